@@ -1,0 +1,165 @@
+"""The ``medteb`` command: argparse only; each subcommand is a thin wrapper over a library call."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from medteb import __version__
+from medteb.errors import MedtebError
+
+DEMO_NOTE = (
+    "With no -m, `medteb run` is the offline demo: the bm25-zh baseline on the bundled sample "
+    "(a smoke test written by the MedTEB authors, not the benchmark)."
+)
+_OVERWRITE = ("always", "never", "only-missing", "only-cache")  # = mteb's OverwriteStrategy
+
+
+def _device(value: str) -> str:
+    return f"cuda:{value}" if value.isdigit() else value
+
+
+def _add_run_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "run",
+        help="evaluate a model on MedTEB (a drop-in for `mteb run`)",
+        description=(
+            "Evaluate a model on the MedTEB benchmark (or the tasks given with -t) through the "
+            "mteb runner, writing mteb result files to "
+            "<output-folder>/<org__model>/<revision>/<TaskName>.json. " + DEMO_NOTE +
+            " The official MedTEB test data has not been published: point --data-dir at a "
+            "local copy (docs/data_format.md)."
+        ),
+    )
+    parser.add_argument("-m", "--model", default=None,
+                        help="model: 'bm25-zh', a local model directory, or any name "
+                             "mteb.get_model accepts (default: bm25-zh, with the sample)")
+    parser.add_argument("-t", "--tasks", nargs="+", default=None,
+                        help="tasks to run (default: the five tasks of the MedTEB benchmark)")
+    parser.add_argument("-b", "--benchmarks", nargs="+", default=None,
+                        help="benchmarks to run; only 'MedTEB' is known (the default)")
+    parser.add_argument("--data-dir", default=None,
+                        help="folder with one <TaskName>/ folder per MedTEB task "
+                             "(docs/data_format.md), or 'sample' for the bundled sample; "
+                             "default: $MEDTEB_DATA_DIR, then the published release")
+    parser.add_argument("--output-folder", "--output_folder", default="results",
+                        help="where results are written (default: ./results)")
+    parser.add_argument("--batch-size", "--batch_size", type=int, default=None,
+                        help="encoding batch size (mteb's default: 32)")
+    parser.add_argument("--device", type=_device, default=None,
+                        help="torch device: cpu, cuda, cuda:1 or a GPU index (default: auto)")
+    parser.add_argument("--eval-splits", "--eval_splits", nargs="+", default=None,
+                        help="splits to evaluate (default: each task's own, 'test')")
+    parser.add_argument("--model-revision", "--model_revision", default=None,
+                        help="model revision (hub models) or the revision recorded for a local "
+                             "model (default: a fingerprint of its weights)")
+    parser.add_argument("--overwrite-strategy", choices=_OVERWRITE, default="only-missing",
+                        help="as in mteb; 'only-missing' also recomputes a stored result whose "
+                             "data revision differs from the data now used")
+    parser.add_argument("--prediction-folder", default=None,
+                        help="also save each task's ranked predictions here")
+    parser.add_argument("-v", "--verbosity", type=int, choices=(0, 1, 2, 3), default=1,
+                        help="0 errors only, 1 progress (default), 2 info logs, 3 debug logs")
+    parser.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from medteb.hub import go_offline_if_unreachable
+
+    console = Console(stderr=True)
+    _configure_logging(args.verbosity)
+    if args.benchmarks and [b for b in args.benchmarks if b != "MedTEB"]:
+        raise MedtebError(f"unknown benchmark(s) {args.benchmarks}: only 'MedTEB' is available")
+    demo = args.model is None
+    data_dir = args.data_dir
+    if demo and data_dir is None and not os.environ.get("MEDTEB_DATA_DIR"):
+        data_dir = "sample"
+        console.print("[bold]Offline demo:[/] bm25-zh on the bundled SAMPLE data (not the "
+                      "benchmark). Use -m MODEL --data-dir DIR to evaluate a model.")
+    tasks = args.tasks
+    if tasks is None or any(t.startswith("CMedQA") for t in tasks):
+        go_offline_if_unreachable()
+
+    from medteb.runner import RunConfig, run
+
+    config = RunConfig(
+        model=args.model or "bm25-zh", tasks=tasks, data_dir=data_dir,
+        output_folder=args.output_folder, model_revision=args.model_revision,
+        device=args.device, batch_size=args.batch_size, eval_splits=args.eval_splits,
+        overwrite_strategy=args.overwrite_strategy, prediction_folder=args.prediction_folder,
+        show_progress=args.verbosity >= 1,
+    )
+    progress = console.print if args.verbosity >= 1 else (lambda *_: None)
+    report = run(config, on_progress=progress)
+    print(report.to_markdown())
+    print(f"Results written to {report.output_folder}/")
+    return 1 if any(o.failed for o in report.outcomes) else 0
+
+
+def _configure_logging(verbosity: int) -> None:
+    level = {0: logging.ERROR, 1: logging.WARNING, 2: logging.INFO, 3: logging.DEBUG}[verbosity]
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    for noisy in ("mteb", "datasets", "sentence_transformers", "transformers", "httpx"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING if verbosity < 3 else level))
+
+
+def _available_tasks(args: argparse.Namespace) -> int:
+    from medteb.taskdefs import load_definitions
+
+    for definition in load_definitions().values():
+        if definition.kind == "mteb":
+            source = "mteb task, Hugging Face Hub"
+        elif definition.source.huggingface:
+            source = f"release {definition.source.huggingface.path}"
+        else:
+            source = "release pending; --data-dir DIR or 'sample'"
+        meta = definition.metadata
+        kind = meta.get("type") or "Reranking"
+        score = meta.get("main_score") or "map_at_1000"
+        print(f"{definition.name:<20} {kind:<10} {score:<15} {source}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``medteb`` argument parser."""
+    parser = argparse.ArgumentParser(
+        prog="medteb",
+        description="MedTEB: the Chinese Medical Text Embedding Benchmark on the mteb runner.",
+        epilog=DEMO_NOTE,
+    )
+    parser.add_argument("--version", action="version", version=f"medteb {__version__}")
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
+    _add_run_parser(subparsers)
+    tasks = subparsers.add_parser("available-tasks", help="list the MedTEB tasks",
+                                  description="List the tasks of the MedTEB benchmark.")
+    tasks.set_defaults(func=_available_tasks)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``medteb`` command; returns the exit status.
+
+    User mistakes (``MedtebError``) print one line and return 2, without a traceback.
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "func"):
+        args = parser.parse_args(["run", *(argv if argv is not None else sys.argv[1:])])
+    try:
+        return int(args.func(args))
+    except MedtebError as err:
+        print(f"medteb: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("medteb: interrupted; finished tasks are saved and are not redone on the next run",
+              file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,91 @@
+"""Decide where a MedTEB task reads its test data from.
+
+In order: an explicit data directory (``--data-dir`` or ``MEDTEB_DATA_DIR``), the published
+Hugging Face release named in the task's ``task.yaml``, and nothing else. The bundled sample is
+used only when asked for by name (``--data-dir sample``), or by ``medteb run`` with no model,
+which is the offline demo; it is never silently substituted for the benchmark.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from medteb.errors import DATA_FORMAT_DOC, DataUnavailableError
+from medteb.taskdefs import TaskDefinition
+
+DATA_DIR_ENV = "MEDTEB_DATA_DIR"
+SAMPLE = "sample"
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """A resolved data source for one task.
+
+    Attributes:
+        kind: ``"local"`` (a user's directory), ``"sample"`` (bundled) or ``"huggingface"``.
+        location: the task's folder, or the Hugging Face dataset id.
+        revision: the pinned dataset revision (Hugging Face only; local revisions are content
+            hashes computed when the files are read).
+    """
+
+    kind: Literal["local", "sample", "huggingface"]
+    location: str
+    revision: str | None = None
+
+    @property
+    def label(self) -> str:
+        """A short description for tables and logs."""
+        if self.kind == "sample":
+            return "bundled SAMPLE (not the benchmark)"
+        if self.kind == "local":
+            return f"local: {self.location}"
+        return f"hf: {self.location}@{(self.revision or '')[:10]}"
+
+
+def unavailable_message(name: str) -> str:
+    """The plain explanation given when a MedTEB task has no data source."""
+    return (
+        f"{name}: the official MedTEB test data has not been published yet, so there is nothing "
+        f"to download. Point --data-dir (or {DATA_DIR_ENV}) at a local copy laid out as in "
+        f"{DATA_FORMAT_DOC} (DIR/{name}/...), or pass --data-dir {SAMPLE} to run on the small "
+        "bundled sample (a smoke test written by the MedTEB authors, not the benchmark)."
+    )
+
+
+def resolve_source(definition: TaskDefinition, data_dir: str | os.PathLike | None) -> DataSource:
+    """Pick the data source of a MedTEB task.
+
+    Args:
+        definition: the task's validated ``task.yaml``.
+        data_dir: a directory holding ``<TaskName>/`` folders, the word ``"sample"``, or None to
+            fall back to ``MEDTEB_DATA_DIR`` and then to the published release.
+
+    Raises:
+        DataUnavailableError: the directory lacks the task, or no source exists.
+    """
+    chosen = data_dir if data_dir is not None else os.environ.get(DATA_DIR_ENV) or None
+    if chosen is not None and str(chosen) == SAMPLE:
+        if definition.sample_dir is None or not definition.sample_dir.is_dir():
+            raise DataUnavailableError(f"{definition.name}: this task ships no bundled sample")
+        return DataSource("sample", str(definition.sample_dir))
+    if chosen is not None:
+        root = Path(chosen).expanduser()
+        if not root.is_dir():
+            raise DataUnavailableError(
+                f"data directory {str(root)!r} does not exist (from "
+                f"{'--data-dir' if data_dir is not None else DATA_DIR_ENV})"
+            )
+        task_dir = root / definition.name
+        if not task_dir.is_dir():
+            raise DataUnavailableError(
+                f"{definition.name}: no folder {str(task_dir)!r}; a data directory holds one "
+                f"folder per task, laid out as in {DATA_FORMAT_DOC}"
+            )
+        return DataSource("local", str(task_dir))
+    release = definition.source.huggingface
+    if release is not None:
+        return DataSource("huggingface", release.path, release.revision)
+    raise DataUnavailableError(unavailable_message(definition.name))

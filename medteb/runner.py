@@ -1,0 +1,258 @@
+"""``medteb run`` as a library call: validate data, load the model, evaluate through mteb.
+
+The order is chosen so that mistakes cost nothing: task names are checked, then every MedTEB
+task's data is read and validated (all problems reported at once), and only then is the model
+loaded and anything written. A task whose data cannot be reached is skipped with its reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from medteb.errors import DataUnavailableError, DataValidationError, MedtebError
+from medteb.taskdefs import CMEDQA_TASKS, NEW_TASKS, load_definitions
+
+if TYPE_CHECKING:
+    from mteb.abstasks import AbsTask
+    from mteb.models import MTEBModels
+
+logger = logging.getLogger(__name__)
+
+OVERWRITE_STRATEGIES = ("always", "never", "only-missing", "only-cache")
+AVERAGES = (
+    ("Avg (all five)", (*CMEDQA_TASKS, *NEW_TASKS)),
+    ("CMedQA avg", CMEDQA_TASKS),
+    ("New-task avg", NEW_TASKS),
+)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything ``medteb run`` needs; mirrors the CLI flags.
+
+    Attributes:
+        model: a model name (see :func:`medteb.models.load_model`) or a loaded mteb model.
+        tasks: task names; None means the ``MedTEB`` benchmark's five tasks.
+        data_dir: a data directory, ``"sample"``, or None (``MEDTEB_DATA_DIR``, then release).
+        output_folder: results go to ``<output_folder>/<org__model>/<revision>/``.
+    """
+
+    model: Any = "bm25-zh"
+    tasks: Sequence[str] | None = None
+    data_dir: str | os.PathLike | None = None
+    output_folder: str | os.PathLike = "results"
+    model_revision: str | None = None
+    device: str | None = None
+    batch_size: int | None = None
+    eval_splits: Sequence[str] | None = None
+    overwrite_strategy: str = "only-missing"
+    prediction_folder: str | os.PathLike | None = None
+    show_progress: bool = True
+
+
+@dataclass(frozen=True)
+class TaskOutcome:
+    """What happened to one task: a score, a skip reason or a failure."""
+
+    name: str
+    main_score: str
+    score: float | None = None
+    data: str | None = None
+    skipped: str | None = None
+    failed: str | None = None
+    result_path: Path | None = None
+
+
+@dataclass(frozen=True)
+class RunReport:
+    """The outcome of a run. Scores are on mteb's 0–1 scale; :meth:`to_markdown` shows 0–100."""
+
+    model_name: str
+    model_revision: str
+    outcomes: list[TaskOutcome] = field(default_factory=list)
+    output_folder: Path | None = None
+
+    @property
+    def used_sample(self) -> bool:
+        """Whether any task ran on the bundled sample instead of benchmark data."""
+        return any(o.data and "SAMPLE" in o.data for o in self.outcomes)
+
+    def averages(self) -> dict[str, float | None]:
+        """The paper's three averages (0–1); None unless every task of the group has a score."""
+        scores = {o.name: o.score for o in self.outcomes if o.score is not None}
+        result: dict[str, float | None] = {}
+        for label, names in AVERAGES:
+            values = [scores.get(n) for n in names]
+            ok = all(v is not None for v in values)
+            result[label] = sum(values) / len(values) if ok else None  # type: ignore[arg-type]
+        return result
+
+    def to_markdown(self) -> str:
+        """A deterministic table: one row per task, then the three averages."""
+        lines = [f"Model: {self.model_name} (revision {self.model_revision})", ""]
+        if self.used_sample:
+            lines += ["SAMPLE DATA: the bundled MedTEB sample is a smoke test written by the "
+                      "MedTEB authors, not the benchmark; its scores are not comparable.", ""]
+        lines += ["| Task | Metric | Score | Data |", "|---|---|---:|---|"]
+        for o in self.outcomes:
+            if o.score is not None:
+                cell = f"{100 * o.score:.2f}"
+            else:
+                cell = "skipped" if o.skipped else "failed"
+            detail = o.data or o.skipped or o.failed or ""
+            lines.append(f"| {o.name} | {o.main_score} | {cell} | {_one_line(detail)} |")
+        for label, value in self.averages().items():
+            lines.append(f"| **{label}** | | {'–' if value is None else f'{100 * value:.2f}'} | |")
+        return "\n".join(lines) + "\n"
+
+
+def _one_line(text: str, limit: int = 160) -> str:
+    text = " ".join(str(text).split()).replace("|", "/")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def prepare_tasks(names: Sequence[str] | None, data_dir: str | os.PathLike | None,
+                  eval_splits: Sequence[str] | None,
+                  on_progress: Callable[[str], None] = logger.info,
+                  ) -> tuple[list[AbsTask], list[TaskOutcome]]:
+    """Instantiate tasks and load their data; return the ready tasks and the skipped ones.
+
+    Raises:
+        UnknownTaskError: a name is unknown (before any data is read).
+        DataValidationError: local data is malformed; every problem of every task is listed.
+    """
+    from medteb.tasks import TASK_CLASSES, get_tasks
+
+    tasks = get_tasks(names, data_dir=data_dir)
+    ready: list[AbsTask] = []
+    skipped: list[TaskOutcome] = []
+    invalid: list[DataValidationError] = []
+    for task in tasks:
+        name, main_score = task.metadata.name, task.metadata.main_score
+        if eval_splits:
+            available = list(task.eval_splits)
+            task.filter_eval_splits(list(eval_splits))
+            if not task.eval_splits:
+                skipped.append(TaskOutcome(name, main_score, skipped=(
+                    f"none of --eval-splits {list(eval_splits)} (the task has {available})")))
+                continue
+        on_progress(f"Loading data for {name}")
+        try:
+            task.load_data()
+        except DataValidationError as err:
+            invalid.append(err)
+            continue
+        except DataUnavailableError as err:
+            skipped.append(TaskOutcome(name, main_score, skipped=str(err)))
+            continue
+        except Exception as err:  # mteb tasks: any hub/network/dataset error means "unreachable"
+            if name in TASK_CLASSES:
+                raise
+            reason = f"data could not be loaded from the Hugging Face Hub ({type(err).__name__}: "
+            skipped.append(TaskOutcome(name, main_score, skipped=reason + f"{err})"))
+            continue
+        ready.append(task)
+    if len(invalid) == 1:
+        raise invalid[0]
+    if invalid:
+        raise DataValidationError(
+            ", ".join(err.task_dir for err in invalid),
+            [f"{Path(err.task_dir).name}/{problem}" for err in invalid for problem in err.problems],
+        )
+    return ready, skipped
+
+
+def _data_label(task: AbsTask) -> str:
+    source = getattr(task, "data_source", None)
+    if source is not None:
+        return source.label
+    dataset = task.metadata.dataset
+    return f"hf: {dataset['path']}@{str(dataset['revision'])[:10]}"
+
+
+def run(config: RunConfig, on_progress: Callable[[str], None] = logger.info) -> RunReport:
+    """Evaluate a model on MedTEB tasks through ``mteb.evaluate`` and write mteb result files.
+
+    Args:
+        config: what to run (see :class:`RunConfig`).
+        on_progress: receives one line per step (the CLI prints them).
+
+    Returns:
+        A :class:`RunReport` with one outcome per requested task, in benchmark order.
+
+    Raises:
+        MedtebError: bad task names, bad local data, an unloadable model, or no task has data.
+    """
+    if config.overwrite_strategy not in OVERWRITE_STRATEGIES:
+        raise MedtebError(f"unknown overwrite strategy {config.overwrite_strategy!r}; "
+                          f"choose one of {', '.join(OVERWRITE_STRATEGIES)}")
+    ready, skipped = prepare_tasks(config.tasks, config.data_dir, config.eval_splits, on_progress)
+    if not ready:
+        reasons = "; ".join(f"{o.name}: {o.skipped}" if not o.skipped.startswith(o.name)
+                            else o.skipped for o in skipped if o.skipped)
+        raise DataUnavailableError(f"no task has data to evaluate. {reasons}")
+
+    import mteb
+
+    from medteb.models import load_model
+    from medteb.results import ResultsFolder
+
+    model: MTEBModels = (load_model(config.model, config.model_revision, config.device)
+                         if isinstance(config.model, str) else config.model)
+    meta = model.mteb_model_meta
+    cache = ResultsFolder(config.output_folder)
+    encode_kwargs: dict[str, Any] = {"show_progress_bar": config.show_progress}
+    if config.batch_size is not None:
+        encode_kwargs["batch_size"] = config.batch_size
+    outcomes = {o.name: o for o in skipped}
+    for i, task in enumerate(ready, start=1):
+        name = task.metadata.name
+        on_progress(f"[{i}/{len(ready)}] {name} ({_data_label(task)})")
+        strategy = _strategy_for(task, meta, cache, config.overwrite_strategy, on_progress)
+        try:
+            result = mteb.evaluate(
+                model, task, cache=cache, overwrite_strategy=strategy,
+                encode_kwargs=dict(encode_kwargs), show_progress_bar=config.show_progress,
+                prediction_folder=config.prediction_folder,
+            )
+            score = float(result.task_results[0].get_score())
+        except Exception as err:  # one task's failure must not lose the others' results
+            logger.exception("%s failed", name)
+            outcomes[name] = TaskOutcome(name, task.metadata.main_score, data=_data_label(task),
+                                         failed=f"{type(err).__name__}: {err}")
+            continue
+        outcomes[name] = TaskOutcome(
+            name, task.metadata.main_score, score=score if math.isfinite(score) else None,
+            data=_data_label(task),
+            result_path=cache.get_task_result_path(name, meta),
+        )
+    order = config.tasks or list(load_definitions())
+    return RunReport(
+        model_name=str(meta.name), model_revision=str(meta.revision),
+        outcomes=[outcomes[n] for n in order if n in outcomes],
+        output_folder=Path(config.output_folder),
+    )
+
+
+def _strategy_for(task: AbsTask, meta: Any, cache: Any, strategy: str,
+                  on_progress: Callable[[str], None]) -> str:
+    """Re-evaluate a task whose stored result was computed on other data.
+
+    mteb's "only-missing" keeps a stored result even when the dataset revision changed; for
+    MedTEB's local data (whose revision is a content hash) that would report a score for data
+    that is no longer there, so such a result is recomputed and replaced.
+    """
+    if strategy != "only-missing":
+        return strategy
+    existing = cache.load_task_result(task.metadata.name, meta)
+    if existing is not None and existing.dataset_revision != task.metadata.revision:
+        on_progress(f"  stored result was computed on data revision {existing.dataset_revision}, "
+                    f"now {task.metadata.revision}: re-evaluating")
+        return "always"
+    return strategy

@@ -1,0 +1,250 @@
+"""tasks/ -> mteb task classes, their registration in mteb, and the ``MedTEB`` benchmark.
+
+Importing this module imports mteb. ``import medteb`` does not: it installs an import hook that
+calls :func:`register` as soon as mteb is imported, so ``mteb.get_task("MedTEB-Retrieval")``
+works after ``import medteb`` in either order.
+
+mteb 2.26 has no public registration API; :func:`register` adds the classes to the same
+registries mteb builds at import (``mteb.get_tasks._TASKS_REGISTRY`` / ``TASK_LIST`` and the
+benchmark module scanned by ``mteb.get_benchmark``). ``tests/test_registration.py`` checks this
+through mteb's public functions, so an mteb upgrade that moves them fails loudly.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import mteb
+from datasets import Dataset
+from mteb.abstasks.retrieval import AbsTaskRetrieval
+from mteb.abstasks.retrieval_dataset_loaders import RetrievalSplitData
+from mteb.abstasks.sts import AbsTaskSTS
+from mteb.abstasks.task_metadata import TaskMetadata
+from mteb.benchmarks.benchmark import Benchmark, BenchmarkAggregation, CustomGroup, CustomGrouping
+
+from medteb.data.local import read_retrieval, read_sts
+from medteb.data.source import DataSource, resolve_source
+from medteb.errors import TaskDefinitionError, UnknownTaskError
+from medteb.taskdefs import CMEDQA_TASKS, NEW_TASKS, TaskDefinition, load_definitions
+
+if TYPE_CHECKING:
+    from mteb.abstasks import AbsTask
+
+logger = logging.getLogger(__name__)
+
+BENCHMARK_NAME = "MedTEB"
+GROUPING_NAME = "MedTEB"
+CMEDQA_GROUP = "CMedQA avg"
+NEW_GROUP = "New-task avg"
+
+
+class MedtebTaskMixin:
+    """Data loading shared by MedTEB's tasks: local directory, bundled sample or HF release.
+
+    Attributes:
+        definition: the task's ``task.yaml``.
+        data_dir: where to read data from (see :func:`medteb.data.source.resolve_source`).
+        data_source: the source actually used, set by :meth:`load_data`.
+    """
+
+    definition: ClassVar[TaskDefinition]
+    metadata: TaskMetadata
+    data_dir: str | os.PathLike | None
+    data_source: DataSource | None
+
+    def __init__(self, *args: Any, data_dir: str | os.PathLike | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[call-arg]
+        # The revision becomes the data's content hash on load: keep it per instance.
+        self.metadata = self.metadata.model_copy(deep=True)
+        self.data_dir = data_dir
+        self.data_source = None
+
+    def load_data(self, num_proc: int | None = None, **kwargs: Any) -> None:
+        """Resolve the data source, validate the data and load it (a no-op once loaded).
+
+        Raises:
+            DataUnavailableError: no source can be reached.
+            DataValidationError: the local data breaks the format; nothing is loaded.
+        """
+        if self.data_loaded:  # type: ignore[attr-defined]
+            return
+        source = resolve_source(self.definition, self.data_dir)
+        if source.kind == "huggingface":
+            self.metadata.dataset.update(path=source.location, revision=source.revision)
+            super().load_data(num_proc=num_proc, **kwargs)  # type: ignore[misc]
+        else:
+            self._load_local(source)
+            self.data_loaded = True
+        self.data_source = source
+
+    def _load_local(self, source: DataSource) -> None:
+        raise NotImplementedError
+
+
+class MedtebRetrievalTask(MedtebTaskMixin, AbsTaskRetrieval):
+    """A MedTEB Retrieval or Reranking task (Reranking: each query scored over its candidates)."""
+
+    def _load_local(self, source: DataSource) -> None:
+        from pathlib import Path
+
+        self.dataset = {"default": {}}
+        revisions = []
+        for split in self.eval_splits:
+            data = read_retrieval(Path(source.location), split,
+                                  reranking=self.metadata.type == "Reranking")
+            revisions.append(data.revision)
+            self.dataset["default"][split] = RetrievalSplitData(
+                corpus=Dataset.from_list(data.corpus),
+                queries=Dataset.from_list(data.queries),
+                relevant_docs=data.relevant_docs,
+                top_ranked=data.top_ranked,
+            )
+        self.metadata.dataset["revision"] = f"{source.kind}-{'-'.join(revisions)}"
+
+
+class MedtebSTSTask(MedtebTaskMixin, AbsTaskSTS):
+    """MedTEB's synonym STS task: binary labels, Pearson of cosine similarity."""
+
+    def _load_local(self, source: DataSource) -> None:
+        from pathlib import Path
+
+        self.dataset = {"default": {}}
+        revisions = []
+        for split in self.eval_splits:
+            data = read_sts(Path(source.location), split, self.definition.score_range)
+            revisions.append(data.revision)
+            self.dataset["default"][split] = Dataset.from_list(data.rows)
+        self.metadata.dataset["revision"] = f"{source.kind}-{'-'.join(revisions)}"
+
+
+_BASES: dict[str, type] = {
+    "Retrieval": MedtebRetrievalTask,
+    "Reranking": MedtebRetrievalTask,
+    "STS": MedtebSTSTask,
+}
+
+
+def _build_task_class(definition: TaskDefinition) -> type[AbsTask]:
+    base = _BASES.get(str(definition.type))
+    if base is None:
+        raise TaskDefinitionError(
+            f"{definition.folder}/task.yaml: type {definition.type!r} is not supported; "
+            f"use one of {sorted(_BASES)}"
+        )
+    release = definition.source.huggingface
+    dataset = (
+        {"path": release.path, "revision": release.revision}
+        if release
+        else {"path": f"medteb-unreleased/{definition.name}", "revision": "unreleased"}
+    )
+    try:
+        metadata = TaskMetadata(dataset=dataset, **definition.metadata)
+    except Exception as err:  # pydantic's ValidationError, with mteb's own messages
+        raise TaskDefinitionError(f"{definition.folder}/task.yaml: {err}") from err
+    class_name = definition.name.replace("-", "")
+    attributes: dict[str, Any] = {"metadata": metadata, "definition": definition,
+                                  "__module__": __name__, "__qualname__": class_name}
+    if base is MedtebSTSTask:
+        attributes["min_score"], attributes["max_score"] = definition.score_range
+    return type(class_name, (base,), attributes)
+
+
+def _build_classes() -> dict[str, type[AbsTask]]:
+    return {
+        name: _build_task_class(definition)
+        for name, definition in load_definitions().items()
+        if definition.kind == "medteb"
+    }
+
+
+TASK_CLASSES: dict[str, type[AbsTask]] = _build_classes()
+
+
+def get_task(name: str, data_dir: str | os.PathLike | None = None) -> AbsTask:
+    """Instantiate one benchmark task (MedTEB's own or a reused mteb task).
+
+    Args:
+        name: a task name, e.g. ``"MedTEB-Retrieval"`` or ``"CMedQAv1-reranking"``.
+        data_dir: for MedTEB tasks, a data directory or ``"sample"`` (ignored by mteb tasks).
+
+    Raises:
+        UnknownTaskError: the name is neither a MedTEB task nor an mteb task.
+    """
+    register()
+    if name in TASK_CLASSES:
+        return TASK_CLASSES[name](data_dir=data_dir)
+    from mteb.get_tasks import _TASKS_REGISTRY
+
+    if name not in _TASKS_REGISTRY:
+        raise UnknownTaskError(name, [*load_definitions(), *_TASKS_REGISTRY])
+    return mteb.get_task(name)
+
+
+def get_tasks(names: Sequence[str] | None = None,
+              data_dir: str | os.PathLike | None = None) -> list[AbsTask]:
+    """Instantiate tasks by name; ``None`` gives the five tasks of the MedTEB benchmark."""
+    return [get_task(n, data_dir=data_dir) for n in (names or list(load_definitions()))]
+
+
+def build_benchmark(data_dir: str | os.PathLike | None = None) -> Benchmark:
+    """The ``MedTEB`` benchmark: five tasks, their mean and the CMedQA / new-task averages."""
+    tasks = get_tasks(data_dir=data_dir)
+    by_name = {t.metadata.name: t for t in tasks}
+    grouping = CustomGrouping(
+        name=GROUPING_NAME,
+        groups=(
+            CustomGroup(label=CMEDQA_GROUP, tasks=[by_name[n] for n in CMEDQA_TASKS],
+                        description="Mean of CMedQAv1-reranking and CMedQAv2-reranking"),
+            CustomGroup(label=NEW_GROUP, tasks=[by_name[n] for n in NEW_TASKS],
+                        description="Mean of MedTEB-Retrieval, MedTEB-Rerank and MedTEB-STS"),
+        ),
+    )
+    definition = load_definitions()["MedTEB-Retrieval"]
+    return Benchmark(
+        name=BENCHMARK_NAME,
+        display_name="MedTEB (Chinese medical)",
+        tasks=tasks,
+        description=(
+            "MedTEB, the Chinese Medical Text Embedding Benchmark: MedTEB-Retrieval, "
+            "MedTEB-Rerank and MedTEB-STS, curated with multi-LLM voting, plus the public "
+            "CMedQAv1/v2 reranking tasks. 'Mean (Task)' is the average of all five (the "
+            "paper's Table 3 'Avg')."
+        ),
+        citation=definition.metadata.get("bibtex_citation"),
+        aggregations=(BenchmarkAggregation.MEAN_TASK, grouping),
+    )
+
+
+_registered = False
+
+
+def register() -> None:
+    """Make MedTEB's tasks and benchmark visible to mteb's own lookup functions (idempotent)."""
+    global _registered
+    if _registered:
+        return
+    # import_module, not `import mteb.get_tasks as ...`: mteb's package namespace shadows the
+    # submodules get_tasks / get_benchmark with the functions of the same name.
+    mteb_get_tasks = importlib.import_module("mteb.get_tasks")
+    benchmark_module = importlib.import_module("mteb.benchmarks.benchmarks")
+    get_benchmark_module = importlib.import_module("mteb.benchmarks.get_benchmark")
+
+    registry = mteb_get_tasks._TASKS_REGISTRY
+    for name, cls in TASK_CLASSES.items():
+        if name in registry and registry[name] is not cls:
+            raise TaskDefinitionError(f"mteb already has a task named {name!r}")
+        registry[name] = cls
+    new = tuple(c for c in TASK_CLASSES.values() if c not in mteb_get_tasks.TASK_LIST)
+    mteb_get_tasks.TASK_LIST = (*mteb_get_tasks.TASK_LIST, *new)
+    _registered = True
+    benchmark_module.MEDTEB = build_benchmark()
+    get_benchmark_module._build_registry.cache_clear()
+    get_benchmark_module._build_aliases_registry.cache_clear()
+
+
+register()
