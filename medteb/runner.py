@@ -136,12 +136,13 @@ def prepare_tasks(names: Sequence[str] | None, data_dir: str | os.PathLike | Non
     for task in tasks:
         name, main_score = task.metadata.name, task.metadata.main_score
         if eval_splits:
-            available = list(task.eval_splits)
-            task.filter_eval_splits(list(eval_splits))
-            if not task.eval_splits:
+            keep = [s for s in task.eval_splits if s in eval_splits]
+            if not keep:
                 skipped.append(TaskOutcome(name, main_score, skipped=(
-                    f"none of --eval-splits {list(eval_splits)} (the task has {available})")))
+                    f"none of --eval-splits {list(eval_splits)} (the task has "
+                    f"{list(task.eval_splits)})")))
                 continue
+            task.filter_eval_splits(keep)
         on_progress(f"Loading data for {name}")
         try:
             task.load_data()

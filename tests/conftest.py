@@ -1,0 +1,120 @@
+"""Shared fixtures: offline mode, a tiny BERT built in a temp dir, real public data converters."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+# Before anything imports huggingface_hub (it reads these once): no test touches the network.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["HF_DATASETS_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+SAMPLE_TASKS = ROOT / "tasks"
+
+
+@pytest.fixture(autouse=True)
+def _offline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.delenv("MEDTEB_DATA_DIR", raising=False)
+    monkeypatch.setenv("MTEB_CACHE", str(tmp_path / "mteb-cache"))  # never ~/.cache/mteb
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
+                    encoding="utf-8")
+
+
+def write_qrels(path: Path, rows: list[tuple[str, str, int]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = ["query-id\tcorpus-id\tscore", *(f"{q}\t{d}\t{s}" for q, d, s in rows)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _vocab() -> list[str]:
+    chars: set[str] = set("0123456789abcdefghijklmnopqrstuvwxyz")
+    for path in SAMPLE_TASKS.glob("*/sample/**/*.jsonl"):
+        chars.update(ch for ch in path.read_text(encoding="utf-8") if "\u4e00" <= ch <= "\u9fff")
+    return ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *sorted(chars)]
+
+
+@pytest.fixture(scope="session")
+def tiny_bert(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A randomly initialised one-layer BERT (hidden 32, CLS pooling) as a sentence-transformers
+    folder: one token per CJK character of the bundled samples."""
+    import torch
+    from sentence_transformers import SentenceTransformer, models
+    from transformers import BertConfig, BertModel, BertTokenizer
+
+    folder = tmp_path_factory.mktemp("tiny-bert")
+    raw = folder / "raw"
+    raw.mkdir()
+    (raw / "vocab.txt").write_text("\n".join(_vocab()) + "\n", encoding="utf-8")
+    tokenizer = BertTokenizer(str(raw / "vocab.txt"), tokenize_chinese_chars=True)
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=len(tokenizer.vocab), hidden_size=32, num_hidden_layers=1,
+                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=512)
+    BertModel(config).save_pretrained(raw)
+    tokenizer.save_pretrained(raw)
+    transformer = models.Transformer(str(raw), max_seq_length=128)
+    pooling = models.Pooling(32, pooling_mode="cls")
+    model = SentenceTransformer(modules=[transformer, pooling], device="cpu")
+    path = folder / "tiny-bert-zh"
+    model.save(str(path))
+    return path
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real public data not found at {SHARED_DATA} (../shared/data)")
+    return SHARED_DATA
+
+
+def _read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.fixture(scope="session")
+def cepilepsy_dirs(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """cEpilepsyQA (cMedQA release format) converted to MedTEB-Retrieval and MedTEB-Rerank."""
+    src = shared_data / "cEpilepsyQA"
+    root = tmp_path_factory.mktemp("cepilepsy")
+    questions = {r["question_id"]: r["content"] for r in _read_csv(src / "question.csv")}
+    answers = {r["ans_id"]: r["content"] for r in _read_csv(src / "answer.csv")}
+    candidates = _read_csv(src / "test_candidates.txt")
+    test_qids = list(dict.fromkeys(r["question_id"] for r in candidates))
+    corpus = [{"_id": f"a{k}", "title": "", "text": v} for k, v in answers.items()]
+    queries = [{"_id": f"q{k}", "text": questions[k]} for k in test_qids]
+    qrels = [(f"q{r['question_id']}", f"a{r['ans_id']}", 1)
+             for r in candidates if r["label"] == "1"]
+    top: dict[str, dict[str, None]] = {}  # the release repeats some negatives within a list
+    for r in candidates:
+        top.setdefault(f"q{r['question_id']}", {})[f"a{r['ans_id']}"] = None
+    for task in ("MedTEB-Retrieval", "MedTEB-Rerank"):
+        write_jsonl(root / task / "corpus.jsonl", corpus)
+        write_jsonl(root / task / "queries.jsonl", queries)
+        write_qrels(root / task / "qrels" / "test.tsv", qrels)
+    write_jsonl(root / "MedTEB-Rerank" / "top_ranked" / "test.jsonl",
+                [{"query-id": q, "corpus-ids": list(ids)} for q, ids in top.items()])
+    return root
+
+
+@pytest.fixture(scope="session")
+def chip_sts_dir(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """CHIP-STS dev (labelled) converted to MedTEB-STS."""
+    rows = json.loads((shared_data / "CHIP-STS" / "CHIP-STS_dev.json").read_text("utf-8"))
+    root = tmp_path_factory.mktemp("chip-sts")
+    write_jsonl(root / "MedTEB-STS" / "sts" / "test.jsonl", [
+        {"sentence1": r["text1"], "sentence2": r["text2"], "score": int(r["label"])}
+        for r in rows
+    ])
+    return root

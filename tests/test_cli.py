@@ -1,0 +1,160 @@
+"""``medteb run`` and friends, called through ``main(argv)``: outputs, files and every error."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from medteb.cli import main
+from tests.conftest import ROOT, write_jsonl, write_qrels
+
+
+@pytest.fixture
+def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_default_run_is_the_offline_demo(in_tmp: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main([]) == 0
+    out, err = capsys.readouterr()
+    assert "Offline demo" in err and "[1/3] MedTEB-Retrieval" in err
+    assert "SAMPLE DATA" in out
+    rows = dict(re.findall(r"^\| (\S+) \| \S+ \| ([\d.]+|skipped) \|", out, re.M))
+    assert rows["CMedQAv1-reranking"] == rows["CMedQAv2-reranking"] == "skipped"
+    assert "OfflineModeIsEnabled" in out  # the reason is shown, not just the word
+    retrieval, rerank, sts = (float(rows[n]) for n in ("MedTEB-Retrieval", "MedTEB-Rerank",
+                                                         "MedTEB-STS"))
+    assert retrieval > 50 and rerank > 50  # BM25 finds lexical answers on the sample
+    new_avg = float(re.search(r"\*\*New-task avg\*\* \| \| ([\d.]+)", out).group(1))
+    assert new_avg == pytest.approx((retrieval + rerank + sts) / 3, abs=0.01)
+    assert "| **Avg (all five)** | | – |" in out
+    folder = in_tmp / "results" / "medteb__bm25-zh"
+    (revision,) = list(folder.iterdir())
+    files = sorted(p.name for p in revision.iterdir())
+    assert files == ["MedTEB-Rerank.json", "MedTEB-Retrieval.json", "MedTEB-STS.json",
+                     "model_meta.json", "run_settings.jsonl"]
+    stored = json.loads((revision / "MedTEB-STS.json").read_text())
+    assert stored["dataset_revision"].startswith("sample-")
+    assert stored["scores"]["test"][0]["main_score"] == pytest.approx(sts / 100, abs=1e-4)
+
+
+def test_results_readable_by_mteb_loaders(in_tmp: Path, tiny_bert: Path) -> None:
+    import mteb
+    from mteb.cache import ResultCache
+
+    argv = ["run", "-m", str(tiny_bert), "-t", "MedTEB-Retrieval", "--data-dir", "sample",
+            "--batch-size", "8", "-v", "0"]
+    assert main(argv) == 0
+    (path,) = list((in_tmp / "results" / "local__tiny-bert-zh").glob("*/MedTEB-Retrieval.json"))
+    meta = json.loads((path.parent / "model_meta.json").read_text())
+    assert meta["name"] == "local/tiny-bert-zh"
+    assert meta["n_parameters"] > 0 and meta["embed_dim"] == 32
+    assert path.parent.name == meta["revision"] and len(meta["revision"]) == 12
+
+    loaded = ResultCache(in_tmp).load_results(models=["local/tiny-bert-zh"],
+                                              tasks=["MedTEB-Retrieval"])
+    (model_result,) = loaded.model_results
+    assert model_result.task_results[0].task_name == "MedTEB-Retrieval"
+    assert model_result.task_results[0].task.metadata.main_score == "ndcg_at_10"
+    benchmark = mteb.get_benchmark("MedTEB")
+    assert benchmark.tasks[2].metadata.name == "MedTEB-Retrieval"
+
+
+def test_stale_result_on_other_data_is_recomputed(in_tmp: Path, capsys: pytest.CaptureFixture,
+                                                  tmp_path: Path) -> None:
+    assert main(["run", "-m", "bm25-zh", "-t", "MedTEB-STS", "--data-dir", "sample"]) == 0
+    data = tmp_path / "data" / "MedTEB-STS" / "sts" / "test.jsonl"
+    write_jsonl(data, [{"sentence1": "高血压吃什么药", "sentence2": "血压高吃什么药", "score": 1},
+                       {"sentence1": "高血压吃什么药", "sentence2": "感冒吃什么药", "score": 0}])
+    capsys.readouterr()
+    assert main(["run", "-m", "bm25-zh", "-t", "MedTEB-STS", "--data-dir",
+                 str(tmp_path / "data")]) == 0
+    err = capsys.readouterr().err
+    assert "re-evaluating" in err
+    (path,) = list((in_tmp / "results").glob("*/*/MedTEB-STS.json"))
+    assert json.loads(path.read_text())["dataset_revision"].startswith("local-")
+
+
+def make_bad_data(root: Path) -> Path:
+    task = root / "MedTEB-Retrieval"
+    write_jsonl(task / "corpus.jsonl", [{"_id": "d1", "text": "文"}, {"_id": "d1", "text": "重"}])
+    write_jsonl(task / "queries.jsonl", [{"_id": "q1", "text": "问"}])
+    write_qrels(task / "qrels" / "test.tsv", [("q1", "d9", 1)])
+    return root
+
+
+def test_bad_data_exits_2_and_writes_nothing(in_tmp: Path, capsys: pytest.CaptureFixture) -> None:
+    data = make_bad_data(in_tmp / "data")
+    assert main(["run", "-m", "bm25-zh", "-t", "MedTEB-Retrieval", "--data-dir", str(data)]) == 2
+    err = capsys.readouterr().err
+    (line,) = [x for x in err.splitlines() if x.startswith("medteb: error: ")]  # one line
+    assert 'duplicate _id "d1"' in line and 'corpus-id "d9" is not in corpus.jsonl' in line
+    assert "Traceback" not in err
+    assert not (in_tmp / "results").exists()
+
+
+def test_no_data_source_exits_2_plainly(in_tmp: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["run", "-m", "bm25-zh", "-t", "MedTEB-Rerank"]) == 2
+    err = capsys.readouterr().err
+    assert "the official MedTEB test data has not been published yet" in err
+    assert not (in_tmp / "results").exists()
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["run", "-t", "MedTEB-Retreival"], "unknown task 'MedTEB-Retreival'. Did you mean "
+                                        "'MedTEB-Retrieval'?"),
+    (["run", "-m", "./no/such/model", "--data-dir", "sample"],
+     "model path './no/such/model' does not exist"),
+    (["run", "-m", "no-such-org/no-such-model", "-t", "MedTEB-STS", "--data-dir", "sample"],
+     "cannot load model 'no-such-org/no-such-model'"),
+    (["run", "-b", "MTEB(eng)"], "only 'MedTEB' is available"),
+    (["run", "-t", "MedTEB-STS", "--data-dir", "sample", "--eval-splits", "dev"],
+     r"none of --eval-splits \['dev'\]"),
+])
+def test_user_errors_exit_2(in_tmp: Path, capsys: pytest.CaptureFixture, argv: list[str],
+                            message: str) -> None:
+    assert main(argv) == 2
+    assert re.search(message, capsys.readouterr().err)
+    assert not (in_tmp / "results").exists()
+
+
+def test_folder_without_model_is_refused(in_tmp: Path, capsys: pytest.CaptureFixture) -> None:
+    (in_tmp / "empty").mkdir()
+    assert main(["run", "-m", str(in_tmp / "empty"), "--data-dir", "sample"]) == 2
+    assert "holds no model" in capsys.readouterr().err
+
+
+def test_help_and_available_tasks(capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", "--help"])
+    assert exit_info.value.code == 0
+    help_text = capsys.readouterr().out
+    for flag in ("-m", "-t", "-b", "--output-folder", "--batch-size", "--device", "--eval-splits",
+                 "--model-revision", "--overwrite-strategy", "--prediction-folder", "-v",
+                 "--data-dir"):
+        assert f" {flag}" in help_text
+    assert main(["available-tasks"]) == 0
+    listed = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
+    assert listed == ["CMedQAv1-reranking", "CMedQAv2-reranking", "MedTEB-Retrieval",
+                      "MedTEB-Rerank", "MedTEB-STS"]
+
+
+def test_overwrite_choices_match_mteb() -> None:
+    from mteb.evaluate import OverwriteStrategy
+
+    from medteb.cli import _OVERWRITE
+    from medteb.runner import OVERWRITE_STRATEGIES
+
+    assert set(_OVERWRITE) == set(OVERWRITE_STRATEGIES) == {s.value for s in OverwriteStrategy}
+
+
+def test_readme_promises_the_two_commands() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    run_block = readme.split("<!-- setup:run -->", 1)[1].split("```bash\n", 1)[1].split("```")[0]
+    test_block = readme.split("<!-- setup:test -->", 1)[1].split("```bash\n", 1)[1].split("```")[0]
+    assert run_block.strip().endswith("medteb run")  # exercised by the demo test above
+    assert "pip install torch==2.13.0" in run_block and "pytest" in test_block
