@@ -69,7 +69,7 @@ def _add_run_parser(subparsers: argparse._SubParsersAction) -> None:
 def _run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from medteb.hub import go_offline_if_unreachable
+    from medteb.hub import go_offline, go_offline_if_unreachable
 
     console = Console(stderr=True)
     _configure_logging(args.verbosity)
@@ -82,7 +82,9 @@ def _run(args: argparse.Namespace) -> int:
         console.print("[bold]Offline demo:[/] bm25-zh on the bundled SAMPLE data (not the "
                       "benchmark). Use -m MODEL --data-dir DIR to evaluate a model.")
     tasks = args.tasks
-    if tasks is None or any(t.startswith("CMedQA") for t in tasks):
+    if demo:
+        go_offline()  # the demo downloads nothing; CMedQA runs only if already in the HF cache
+    elif tasks is None or any(t.startswith("CMedQA") for t in tasks):
         go_offline_if_unreachable()
 
     from medteb.runner import RunConfig, run

@@ -35,6 +35,11 @@ def go_offline_if_unreachable(timeout: float = 3.0) -> bool:
     except OSError as err:
         logger.warning("The Hugging Face Hub is unreachable (%s): working offline, with cached "
                        "datasets and models only.", err)
-        for name in OFFLINE_VARIABLES:
-            os.environ[name] = "1"
+        go_offline()
         return True
+
+
+def go_offline() -> None:
+    """Switch this process to the Hub's offline mode: cached datasets and models only."""
+    for name in OFFLINE_VARIABLES:
+        os.environ[name] = "1"
