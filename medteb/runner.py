@@ -155,8 +155,7 @@ def prepare_tasks(names: Sequence[str] | None, data_dir: str | os.PathLike | Non
         except Exception as err:  # mteb tasks: any hub/network/dataset error means "unreachable"
             if name in TASK_CLASSES:
                 raise
-            reason = f"data could not be loaded from the Hugging Face Hub ({type(err).__name__}: "
-            skipped.append(TaskOutcome(name, main_score, skipped=reason + f"{err})"))
+            skipped.append(TaskOutcome(name, main_score, skipped=_hub_reason(task, err)))
             continue
         ready.append(task)
     if len(invalid) == 1:
@@ -167,6 +166,15 @@ def prepare_tasks(names: Sequence[str] | None, data_dir: str | os.PathLike | Non
             [f"{Path(err.task_dir).name}/{problem}" for err in invalid for problem in err.problems],
         )
     return ready, skipped
+
+
+def _hub_reason(task: AbsTask, err: Exception) -> str:
+    dataset = task.metadata.dataset["path"]
+    if "OfflineMode" in str(err):
+        return (f"{dataset} is not in the local Hugging Face cache and the Hub is offline "
+                "(no network, HF_HUB_OFFLINE=1, or the offline demo); run with network access "
+                "to fetch it")
+    return f"{dataset} could not be loaded from the Hugging Face Hub ({type(err).__name__}: {err})"
 
 
 def _data_label(task: AbsTask) -> str:
