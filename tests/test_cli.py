@@ -158,3 +158,10 @@ def test_readme_promises_the_two_commands() -> None:
     test_block = readme.split("<!-- setup:test -->", 1)[1].split("```bash\n", 1)[1].split("```")[0]
     assert run_block.strip().endswith("medteb run")  # exercised by the demo test above
     assert "pip install torch==2.13.0" in run_block and "pytest" in test_block
+
+
+def test_device_flag_accepts_names_and_indices() -> None:
+    from medteb.cli import build_parser
+
+    assert build_parser().parse_args(["run", "--device", "1"]).device == "cuda:1"
+    assert build_parser().parse_args(["run", "--device", "cpu"]).device == "cpu"

@@ -154,3 +154,28 @@ def test_import_is_light_and_registers_in_either_order(order: str) -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=ROOT)
     assert out.stdout.strip().splitlines()[-1] == "cosine_pearson"
+
+
+def test_benchmark_scores_through_mteb_aggregation() -> None:
+    """mteb's own Benchmark.get_score yields the paper's three aggregates for MedTEB."""
+    import mteb
+    from mteb.results import BenchmarkResults, ModelResult, TaskResult
+
+    benchmark = mteb.get_benchmark("MedTEB")
+    main = {"CMedQAv1-reranking": 0.80, "CMedQAv2-reranking": 0.90, "MedTEB-Retrieval": 0.40,
+            "MedTEB-Rerank": 0.60, "MedTEB-STS": 0.50}
+    results = [
+        TaskResult.from_task_results(
+            task, {"test": {"default": {"main_score": main[task.metadata.name],
+                                        task.metadata.main_score: main[task.metadata.name],
+                                        "hf_subset": "default", "languages": ["cmn-Hans"]}}},
+            evaluation_time=1.0)
+        for task in benchmark.tasks
+    ]
+    model = ModelResult(model_name="test/model", model_revision="1", task_results=results)
+    scores = benchmark.get_score(BenchmarkResults(model_results=[model]), raise_error=True)
+    got = scores["test/model"]
+    assert got["Mean(Task)"] == pytest.approx((0.8 + 0.9 + 0.4 + 0.6 + 0.5) / 5)
+    assert got["MedTEB::CMedQA avg"] == pytest.approx(0.85)
+    assert got["MedTEB::New-task avg"] == pytest.approx(0.5)
+    assert results[2].task.metadata.name == "MedTEB-Retrieval"  # TaskResult.task resolves
