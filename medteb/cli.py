@@ -112,18 +112,17 @@ def _configure_logging(verbosity: int) -> None:
 
 def _available_tasks(args: argparse.Namespace) -> int:
     from medteb.taskdefs import load_definitions
+    from medteb.tasks import get_task
 
-    for definition in load_definitions().values():
+    for name, definition in load_definitions().items():
         if definition.kind == "mteb":
             source = "mteb task, Hugging Face Hub"
         elif definition.source.huggingface:
             source = f"release {definition.source.huggingface.path}"
         else:
             source = "release pending; --data-dir DIR or 'sample'"
-        meta = definition.metadata
-        kind = meta.get("type") or "Reranking"
-        score = meta.get("main_score") or "map_at_1000"
-        print(f"{definition.name:<20} {kind:<10} {score:<15} {source}")
+        metadata = get_task(name).metadata
+        print(f"{name:<20} {metadata.type:<10} {metadata.main_score:<15} {source}")
     return 0
 
 

@@ -16,6 +16,7 @@ import importlib
 import logging
 import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import mteb
@@ -83,43 +84,38 @@ class MedtebTaskMixin:
         self.data_source = source
 
     def _load_local(self, source: DataSource) -> None:
+        folder = Path(source.location)
+        self.dataset = {"default": {}}
+        revisions = []
+        for split in self.eval_splits:
+            self.dataset["default"][split], revision = self._read_split(folder, split)
+            revisions.append(revision)
+        self.metadata.dataset["revision"] = f"{source.kind}-{'-'.join(revisions)}"
+
+    def _read_split(self, folder: Path, split: str) -> tuple[Any, str]:
+        """Read and validate one split; return mteb's split data and its content hash."""
         raise NotImplementedError
 
 
 class MedtebRetrievalTask(MedtebTaskMixin, AbsTaskRetrieval):
     """A MedTEB Retrieval or Reranking task (Reranking: each query scored over its candidates)."""
 
-    def _load_local(self, source: DataSource) -> None:
-        from pathlib import Path
-
-        self.dataset = {"default": {}}
-        revisions = []
-        for split in self.eval_splits:
-            data = read_retrieval(Path(source.location), split,
-                                  reranking=self.metadata.type == "Reranking")
-            revisions.append(data.revision)
-            self.dataset["default"][split] = RetrievalSplitData(
-                corpus=Dataset.from_list(data.corpus),
-                queries=Dataset.from_list(data.queries),
-                relevant_docs=data.relevant_docs,
-                top_ranked=data.top_ranked,
-            )
-        self.metadata.dataset["revision"] = f"{source.kind}-{'-'.join(revisions)}"
+    def _read_split(self, folder: Path, split: str) -> tuple[RetrievalSplitData, str]:
+        data = read_retrieval(folder, split, reranking=self.metadata.type == "Reranking")
+        return RetrievalSplitData(
+            corpus=Dataset.from_list(data.corpus),
+            queries=Dataset.from_list(data.queries),
+            relevant_docs=data.relevant_docs,
+            top_ranked=data.top_ranked,
+        ), data.revision
 
 
 class MedtebSTSTask(MedtebTaskMixin, AbsTaskSTS):
     """MedTEB's synonym STS task: binary labels, Pearson of cosine similarity."""
 
-    def _load_local(self, source: DataSource) -> None:
-        from pathlib import Path
-
-        self.dataset = {"default": {}}
-        revisions = []
-        for split in self.eval_splits:
-            data = read_sts(Path(source.location), split, self.definition.score_range)
-            revisions.append(data.revision)
-            self.dataset["default"][split] = Dataset.from_list(data.rows)
-        self.metadata.dataset["revision"] = f"{source.kind}-{'-'.join(revisions)}"
+    def _read_split(self, folder: Path, split: str) -> tuple[Dataset, str]:
+        data = read_sts(folder, split, self.definition.score_range)
+        return Dataset.from_list(data.rows), data.revision
 
 
 _BASES: dict[str, type] = {
