@@ -1,28 +1,17 @@
-"""The ``medteb`` command: argparse only; each subcommand is a thin wrapper over a library call."""
+"""``medteb run``: evaluate a model on MedTEB through the mteb runner."""
 
 from __future__ import annotations
 
 import argparse
-import logging
 import os
-import sys
-from collections.abc import Sequence
 
-from medteb import __version__
+from medteb.cli.common import DEMO_NOTE, configure_logging, device
 from medteb.errors import MedtebError
 
-DEMO_NOTE = (
-    "With no -m, `medteb run` is the offline demo: the bm25-zh baseline on the bundled sample "
-    "(a smoke test written by the MedTEB authors, not the benchmark)."
-)
 _OVERWRITE = ("always", "never", "only-missing", "only-cache")  # = mteb's OverwriteStrategy
 
 
-def _device(value: str) -> str:
-    return f"cuda:{value}" if value.isdigit() else value
-
-
-def _add_run_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "run",
         help="evaluate a model on MedTEB (a drop-in for `mteb run`)",
@@ -49,7 +38,7 @@ def _add_run_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="where results are written (default: ./results)")
     parser.add_argument("--batch-size", "--batch_size", type=int, default=None,
                         help="encoding batch size (mteb's default: 32)")
-    parser.add_argument("--device", type=_device, default=None,
+    parser.add_argument("--device", type=device, default=None,
                         help="torch device: cpu, cuda, cuda:1 or a GPU index (default: auto)")
     parser.add_argument("--eval-splits", "--eval_splits", nargs="+", default=None,
                         help="splits to evaluate (default: each task's own, 'test')")
@@ -72,7 +61,7 @@ def _run(args: argparse.Namespace) -> int:
     from medteb.hub import go_offline, go_offline_if_unreachable
 
     console = Console(stderr=True)
-    _configure_logging(args.verbosity)
+    configure_logging(args.verbosity)
     if args.benchmarks and [b for b in args.benchmarks if b != "MedTEB"]:
         raise MedtebError(f"unknown benchmark(s) {args.benchmarks}: only 'MedTEB' is available")
     demo = args.model is None
@@ -101,66 +90,3 @@ def _run(args: argparse.Namespace) -> int:
     print(report.to_markdown())
     print(f"Results written to {report.output_folder}/")
     return 1 if any(o.failed for o in report.outcomes) else 0
-
-
-def _configure_logging(verbosity: int) -> None:
-    level = {0: logging.ERROR, 1: logging.WARNING, 2: logging.INFO, 3: logging.DEBUG}[verbosity]
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-    for noisy in ("mteb", "datasets", "sentence_transformers", "transformers", "httpx"):
-        logging.getLogger(noisy).setLevel(max(level, logging.WARNING if verbosity < 3 else level))
-
-
-def _available_tasks(args: argparse.Namespace) -> int:
-    from medteb.taskdefs import load_definitions
-    from medteb.tasks import get_task
-
-    for name, definition in load_definitions().items():
-        if definition.kind == "mteb":
-            source = "mteb task, Hugging Face Hub"
-        elif definition.source.huggingface:
-            source = f"release {definition.source.huggingface.path}"
-        else:
-            source = "release pending; --data-dir DIR or 'sample'"
-        metadata = get_task(name).metadata
-        print(f"{name:<20} {metadata.type:<10} {metadata.main_score:<15} {source}")
-    return 0
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The ``medteb`` argument parser."""
-    parser = argparse.ArgumentParser(
-        prog="medteb",
-        description="MedTEB: the Chinese Medical Text Embedding Benchmark on the mteb runner.",
-        epilog=DEMO_NOTE,
-    )
-    parser.add_argument("--version", action="version", version=f"medteb {__version__}")
-    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
-    _add_run_parser(subparsers)
-    tasks = subparsers.add_parser("available-tasks", help="list the MedTEB tasks",
-                                  description="List the tasks of the MedTEB benchmark.")
-    tasks.set_defaults(func=_available_tasks)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``medteb`` command; returns the exit status.
-
-    User mistakes (``MedtebError``) print one line and return 2, without a traceback.
-    """
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not hasattr(args, "func"):
-        args = parser.parse_args(["run", *(argv if argv is not None else sys.argv[1:])])
-    try:
-        return int(args.func(args))
-    except MedtebError as err:
-        print(f"medteb: error: {err}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("medteb: interrupted; finished tasks are saved and are not redone on the next run",
-              file=sys.stderr)
-        return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())
