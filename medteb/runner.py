@@ -37,7 +37,8 @@ class RunConfig:
     """Everything ``medteb run`` needs; mirrors the CLI flags.
 
     Attributes:
-        model: a model name (see :func:`medteb.models.load_model`) or a loaded mteb model.
+        model: a model name (see :func:`medteb.models.load_model`), an
+            :class:`~medteb.models.asymmetric.AsymmetricSpec`, or a loaded mteb model.
         tasks: task names; None means the ``MedTEB`` benchmark's five tasks.
         data_dir: a data directory, ``"sample"``, or None (``MEDTEB_DATA_DIR``, then release).
         output_folder: results go to ``<output_folder>/<org__model>/<revision>/``.
@@ -77,6 +78,7 @@ class RunReport:
     model_revision: str
     outcomes: list[TaskOutcome] = field(default_factory=list)
     output_folder: Path | None = None
+    notes: list[str] = field(default_factory=list)
 
     @property
     def used_sample(self) -> bool:
@@ -212,8 +214,13 @@ def run(config: RunConfig, on_progress: Callable[[str], None] = logger.info) -> 
     from medteb.models import load_model
     from medteb.results import ResultsFolder
 
-    model: MTEBModels = (load_model(config.model, config.model_revision, config.device)
-                         if isinstance(config.model, str) else config.model)
+    model: MTEBModels
+    if isinstance(config.model, str):
+        model = load_model(config.model, config.model_revision, config.device)
+    elif hasattr(config.model, "with_device"):  # an AsymmetricSpec: loaded after data checks
+        model = config.model.with_device(config.device).load()
+    else:
+        model = config.model
     meta = model.mteb_model_meta
     cache = ResultsFolder(config.output_folder)
     encode_kwargs: dict[str, Any] = {"show_progress_bar": config.show_progress}
@@ -245,8 +252,19 @@ def run(config: RunConfig, on_progress: Callable[[str], None] = logger.info) -> 
     return RunReport(
         model_name=str(meta.name), model_revision=str(meta.revision),
         outcomes=[outcomes[n] for n in order if n in outcomes],
-        output_folder=Path(config.output_folder),
+        output_folder=Path(config.output_folder), notes=_model_notes(model),
     )
+
+
+def _model_notes(model: Any) -> list[str]:
+    """What the model wants said after the table (an asymmetric pair: document store use)."""
+    store = getattr(model, "store", None)
+    if not hasattr(model, "document_identity"):
+        return []
+    if store is None:
+        return [f"Documents: {model.counts.document_texts} encoded (document store disabled)"]
+    return [f"Documents: {store.stats.encoded} encoded, {store.stats.reused} re-used from the "
+            f"document store {store.root}"]
 
 
 def _strategy_for(task: AbsTask, meta: Any, cache: Any, strategy: str,

@@ -60,7 +60,8 @@ def tiny_bert(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tokenizer = BertTokenizer(str(raw / "vocab.txt"), tokenize_chinese_chars=True)
     torch.manual_seed(0)
     config = BertConfig(vocab_size=len(tokenizer.vocab), hidden_size=32, num_hidden_layers=1,
-                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=512)
+                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=512,
+                        initializer_range=1.0)  # distinct vectors, not near-ties
     BertModel(config).save_pretrained(raw)
     tokenizer.save_pretrained(raw)
     transformer = models.Transformer(str(raw), max_seq_length=128)
@@ -68,6 +69,36 @@ def tiny_bert(tmp_path_factory: pytest.TempPathFactory) -> Path:
     model = SentenceTransformer(modules=[transformer, pooling], device="cpu")
     path = folder / "tiny-bert-zh"
     model.save(str(path))
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_decoder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A randomly initialised one-layer Qwen2 (hidden 64) as a plain transformers folder.
+
+    Its byte-level BPE tokenizer (trained on the bundled samples, 800 tokens) defines EOS
+    ``<|endoftext|>`` but never appends it, like Qwen's: last-token pooling must add it.
+    """
+    import torch
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2Model
+
+    texts = [line for path in sorted(SAMPLE_TASKS.glob("*/sample/**/*.jsonl"))
+             for line in path.read_text(encoding="utf-8").splitlines()]
+    backend = Tokenizer(models.BPE())
+    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    backend.decoder = decoders.ByteLevel()
+    backend.train_from_iterator(texts, trainers.BpeTrainer(
+        vocab_size=800, special_tokens=["<|endoftext|>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False))
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, eos_token="<|endoftext|>")
+    torch.manual_seed(1)
+    config = Qwen2Config(vocab_size=backend.get_vocab_size(), hidden_size=64,
+                         num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=1,
+                         intermediate_size=96, max_position_embeddings=512)
+    path = tmp_path_factory.mktemp("tiny-decoder") / "tiny-qwen2-zh"
+    Qwen2Model(config).save_pretrained(path)
+    tokenizer.save_pretrained(path)
     return path
 
 

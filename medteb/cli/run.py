@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 import os
 
-from medteb.cli.common import DEMO_NOTE, configure_logging, device
+from medteb.cli.common import (
+    DEMO_NOTE,
+    add_asymmetric_arguments,
+    asymmetric_spec,
+    configure_logging,
+    device,
+)
 from medteb.errors import MedtebError
 
 _OVERWRITE = ("always", "never", "only-missing", "only-cache")  # = mteb's OverwriteStrategy
@@ -52,6 +58,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="also save each task's ranked predictions here")
     parser.add_argument("-v", "--verbosity", type=int, choices=(0, 1, 2, 3), default=1,
                         help="0 errors only, 1 progress (default), 2 info logs, 3 debug logs")
+    add_asymmetric_arguments(parser)
     parser.set_defaults(func=_run)
 
 
@@ -64,7 +71,8 @@ def _run(args: argparse.Namespace) -> int:
     configure_logging(args.verbosity)
     if args.benchmarks and [b for b in args.benchmarks if b != "MedTEB"]:
         raise MedtebError(f"unknown benchmark(s) {args.benchmarks}: only 'MedTEB' is available")
-    demo = args.model is None
+    pair = asymmetric_spec(args)
+    demo = args.model is None and pair is None
     data_dir = args.data_dir
     if demo and data_dir is None and not os.environ.get("MEDTEB_DATA_DIR"):
         data_dir = "sample"
@@ -79,7 +87,7 @@ def _run(args: argparse.Namespace) -> int:
     from medteb.runner import RunConfig, run
 
     config = RunConfig(
-        model=args.model or "bm25-zh", tasks=tasks, data_dir=data_dir,
+        model=pair or args.model or "bm25-zh", tasks=tasks, data_dir=data_dir,
         output_folder=args.output_folder, model_revision=args.model_revision,
         device=args.device, batch_size=args.batch_size, eval_splits=args.eval_splits,
         overwrite_strategy=args.overwrite_strategy, prediction_folder=args.prediction_folder,
@@ -88,5 +96,7 @@ def _run(args: argparse.Namespace) -> int:
     progress = console.print if args.verbosity >= 1 else (lambda *_: None)
     report = run(config, on_progress=progress)
     print(report.to_markdown())
+    for note in report.notes:
+        print(note)
     print(f"Results written to {report.output_folder}/")
     return 1 if any(o.failed for o in report.outcomes) else 0

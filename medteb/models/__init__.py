@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from medteb.errors import UnknownModelError
-from medteb.models.bm25 import NAME as BM25_NAME
 
 if TYPE_CHECKING:
     from mteb.models import MTEBModels
 
+BM25_NAME = "bm25-zh"
 BASELINES = (BM25_NAME,)
 _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".gguf")
 _FINGERPRINT_BYTES = 1 << 20
@@ -53,9 +53,13 @@ def weights_fingerprint(folder: Path) -> str:
     return digest.hexdigest()[:12]
 
 
+def model_slug(name: str) -> str:
+    """A folder-safe slug of a model name: letters, digits, ``.``, ``_`` and ``-`` only."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.") or "model"
+
+
 def _local_name(folder: Path) -> str:
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", folder.name).strip("-") or "model"
-    return f"local/{slug}"
+    return f"local/{model_slug(folder.name)}"
 
 
 def load_local_model(path: str, revision: str | None = None, device: str | None = None,

@@ -20,6 +20,8 @@ import numpy as np
 from mteb.models.abs_encoder import AbsEncoder
 from mteb.models.model_meta import ModelMeta, ScoringFunction
 
+from medteb.models import BM25_NAME as NAME
+
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
@@ -38,7 +40,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-NAME = "bm25-zh"
 K1 = 1.5
 B = 0.75
 STS_DIM = 4096

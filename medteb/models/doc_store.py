@@ -1,0 +1,252 @@
+"""An on-disk store of document embeddings, so the expensive document side runs once.
+
+Layout (all files written atomically: a temp file in the same folder, fsync, then rename)::
+
+    <root>/<encoder key>/encoder.json                 who made the vectors (name, revision, ...)
+    <root>/<encoder key>/<entry key>/entry.json       for which data (task, split, revision, ...)
+    <root>/<encoder key>/<entry key>/shard-*.safetensors
+
+- The **encoder key** hashes everything about the document encoder that changes a vector: model
+  name and revision, pooling, maximum length and dtype.
+- The **entry key** hashes the data: task, split, subset and dataset revision.
+- Inside an entry, each vector is found by the SHA-256 of the exact text that was encoded
+  (instruction included), so a changed text or instruction is a miss, never a stale hit.
+
+Vectors are stored raw (before Matryoshka truncation and normalisation, which are cheap and
+applied on read), so one encoding serves every ``--truncate-dim``. Shards are
+``safetensors`` files (no pickle); a shard is written every ``shard_size`` new vectors, so an
+interrupted run keeps every finished shard and a torn write leaves only a temp file, which is
+ignored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from medteb.errors import MedtebError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Sequence
+
+DEFAULT_SHARD_SIZE = 1024
+
+
+class DocumentStoreError(MedtebError, ValueError):
+    """The store cannot answer: vectors missing in store-only mode, or an ambiguous encoder."""
+
+
+def default_store_root() -> Path:
+    """``$MEDTEB_DOCUMENT_STORE``, else ``$XDG_CACHE_HOME/medteb/documents`` (~/.cache/...)."""
+    if os.environ.get("MEDTEB_DOCUMENT_STORE"):
+        return Path(os.environ["MEDTEB_DOCUMENT_STORE"]).expanduser()
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "medteb" / "documents"
+
+
+def _key(fields: dict[str, Any]) -> str:
+    blob = json.dumps(fields, sort_keys=True, ensure_ascii=False).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def text_digests(texts: Sequence[str]) -> np.ndarray:
+    """SHA-256 of each text, as an ``(n, 32)`` uint8 array."""
+    out = np.empty((len(texts), 32), dtype=np.uint8)
+    for i, text in enumerate(texts):
+        out[i] = np.frombuffer(hashlib.sha256(text.encode("utf-8")).digest(), dtype=np.uint8)
+    return out
+
+
+def atomic_write(path: Path, write: Callable[[str], None]) -> None:
+    """Write ``path`` through ``write(temp_path)``, then fsync and rename over it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        with open(tmp, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+
+
+@dataclass(frozen=True)
+class EncoderIdentity:
+    """What about a document encoder changes its vectors (the encoder key) plus its facts."""
+
+    name: str
+    revision: str
+    pooling: str
+    max_length: int
+    dtype: str
+    dim: int
+    n_parameters: int
+
+    @property
+    def key(self) -> str:
+        return _key({"name": self.name, "revision": self.revision, "pooling": self.pooling,
+                     "max_length": self.max_length, "dtype": self.dtype})
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "revision": self.revision, "pooling": self.pooling,
+                "max_length": self.max_length, "dtype": self.dtype, "dim": self.dim,
+                "n_parameters": self.n_parameters}
+
+
+@dataclass(frozen=True)
+class EntryKey:
+    """Which data a set of vectors belongs to."""
+
+    task: str
+    split: str
+    subset: str
+    dataset_revision: str
+
+    @property
+    def key(self) -> str:
+        return _key({"task": self.task, "split": self.split, "subset": self.subset,
+                     "dataset_revision": self.dataset_revision})
+
+
+@dataclass
+class StoreStats:
+    """Counts for the run report: how many documents were encoded and how many were re-used."""
+
+    encoded: int = 0
+    reused: int = 0
+
+
+@dataclass
+class DocumentStore:
+    """Document vectors on disk, looked up by encoder, data and exact text.
+
+    Example:
+        >>> store = DocumentStore(tmp_path)                                  # doctest: +SKIP
+        >>> vectors = store.get_or_encode(identity, entry, texts, encode_fn)  # doctest: +SKIP
+    """
+
+    root: Path
+    shard_size: int = DEFAULT_SHARD_SIZE
+    stats: StoreStats = field(default_factory=StoreStats)
+    _loaded: dict[Path, dict[bytes, np.ndarray]] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self.root = Path(self.root).expanduser()
+
+    def _entry_dir(self, identity: EncoderIdentity, entry: EntryKey) -> Path:
+        return self.root / identity.key / entry.key
+
+    def _vectors(self, folder: Path) -> dict[bytes, np.ndarray]:
+        if folder not in self._loaded:
+            from safetensors.numpy import load_file
+
+            found: dict[bytes, np.ndarray] = {}
+            for shard in sorted(folder.glob("shard-*.safetensors")):
+                data = load_file(shard)
+                for digest, vector in zip(data["digests"], data["vectors"], strict=True):
+                    found[digest.tobytes()] = vector
+            self._loaded[folder] = found
+        return self._loaded[folder]
+
+    def lookup(self, identity: EncoderIdentity, entry: EntryKey,
+               texts: Sequence[str]) -> tuple[np.ndarray | None, list[int]]:
+        """Stored vectors for ``texts`` (rows of misses are zero) and the indices of the misses."""
+        digests = text_digests(texts)
+        found = self._vectors(self._entry_dir(identity, entry))
+        missing = [i for i, d in enumerate(digests) if d.tobytes() not in found]
+        if not found or len(missing) == len(texts):
+            return None, missing
+        dim = len(next(iter(found.values())))
+        out = np.zeros((len(texts), dim), dtype=np.float32)
+        for i, digest in enumerate(digests):
+            vector = found.get(digest.tobytes())
+            if vector is not None:
+                out[i] = vector
+        return out, missing
+
+    def add(self, identity: EncoderIdentity, entry: EntryKey, texts: Sequence[str],
+            vectors: np.ndarray) -> None:
+        """Store vectors of ``texts`` as one new shard (atomically)."""
+        from safetensors.numpy import save_file
+
+        folder = self._entry_dir(identity, entry)
+        if not (folder.parent / "encoder.json").is_file():
+            _write_json(folder.parent / "encoder.json", identity.to_dict())
+        if not (folder / "entry.json").is_file():
+            _write_json(folder / "entry.json", {
+                "task": entry.task, "split": entry.split, "subset": entry.subset,
+                "dataset_revision": entry.dataset_revision})
+        digests = text_digests(texts)
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        name = hashlib.sha256(digests.tobytes()).hexdigest()[:16]
+        atomic_write(folder / f"shard-{name}.safetensors",
+                     lambda tmp: save_file({"digests": digests, "vectors": vectors}, tmp,
+                                           metadata={"encoder": identity.key,
+                                                     "entry": entry.key}))
+        cache = self._loaded.setdefault(folder, {})
+        for digest, vector in zip(digests, vectors, strict=True):
+            cache[digest.tobytes()] = vector
+
+    def get_or_encode(self, identity: EncoderIdentity, entry: EntryKey, texts: Sequence[str],
+                      encode: Callable[[list[str]], np.ndarray] | None) -> np.ndarray:
+        """Vectors for ``texts``: stored ones re-used, the rest encoded and stored shard by shard.
+
+        Args:
+            encode: encodes a list of texts; None means store-only (a miss is an error).
+
+        Raises:
+            DocumentStoreError: store-only and some texts have no stored vector.
+        """
+        stored, missing = self.lookup(identity, entry, texts)
+        self.stats.reused += len(texts) - len(missing)
+        if not missing:
+            assert stored is not None
+            return stored
+        if encode is None:
+            raise DocumentStoreError(
+                f"{len(missing)} of {len(texts)} documents of {entry.task} ({entry.split}, data "
+                f"revision {entry.dataset_revision}) have no stored vector from {identity.name} "
+                f"(revision {identity.revision}, {identity.pooling} pooling, max length "
+                f"{identity.max_length}, {identity.dtype}) in {self.root}; encode them first "
+                "with `medteb encode-documents` using the same document model, settings and data"
+            )
+        unique = list(dict.fromkeys(texts[i] for i in missing))  # repeated texts: encode once
+        new: dict[str, np.ndarray] = {}
+        for chunk in _chunks(unique, self.shard_size):
+            vectors = np.asarray(encode(chunk), dtype=np.float32)
+            self.add(identity, entry, chunk, vectors)
+            new.update(zip(chunk, vectors, strict=True))
+            self.stats.encoded += len(chunk)
+        dim = len(next(iter(new.values())))
+        out = stored if stored is not None else np.zeros((len(texts), dim), dtype=np.float32)
+        for i in missing:
+            out[i] = new[texts[i]]
+        return out
+
+    def find_encoders(self, **fields: Any) -> list[EncoderIdentity]:
+        """Stored encoders whose ``encoder.json`` matches every given field."""
+        found = []
+        for path in sorted(self.root.glob("*/encoder.json")):
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if all(data.get(k) == v for k, v in fields.items() if v is not None):
+                found.append(EncoderIdentity(**data))
+        return found
+
+
+def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start: start + size]
