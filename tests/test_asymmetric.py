@@ -114,7 +114,7 @@ def test_truncation_then_normalisation_by_hand() -> None:
 
 
 def test_pair_outputs_truncated_unit_vectors(tmp_path: Path) -> None:
-    encoder, query, document = _pair(tmp_path, query_dim=8, document_dim=16, truncate_dim=4)
+    encoder, _, document = _pair(tmp_path, query_dim=8, document_dim=16, truncate_dim=4)
     from mteb._create_dataloaders import _create_dataloader_from_texts
     from mteb.types import PromptType
 

@@ -124,7 +124,7 @@ def asymmetric_spec(args: argparse.Namespace,
     document = side("document", args.document_model)
     query = side("query", query_model) if not documents_only else document
     template = getattr(args, "query_template", "{text}")
-    return AsymmetricSpec(
+    spec = AsymmetricSpec(
         query=query, document=document, truncate_dim=args.truncate_dim,
         name=getattr(args, "name", None),
         query_template="{text}" if getattr(args, "no_instructions", False) else template,
@@ -132,6 +132,8 @@ def asymmetric_spec(args: argparse.Namespace,
         store=args.document_store, use_store=not getattr(args, "no_document_store", False),
         store_only=getattr(args, "stored_documents_only", False),
     )
+    spec.check()  # before any data is read or model loaded
+    return spec
 
 
 def positive_int(value: str) -> int:
