@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 from pathlib import Path
@@ -109,33 +108,13 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
-def _read_csv(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
-
-
 @pytest.fixture(scope="session")
 def cepilepsy_dirs(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """cEpilepsyQA (cMedQA release format) converted to MedTEB-Retrieval and MedTEB-Rerank."""
-    src = shared_data / "cEpilepsyQA"
-    root = tmp_path_factory.mktemp("cepilepsy")
-    questions = {r["question_id"]: r["content"] for r in _read_csv(src / "question.csv")}
-    answers = {r["ans_id"]: r["content"] for r in _read_csv(src / "answer.csv")}
-    candidates = _read_csv(src / "test_candidates.txt")
-    test_qids = list(dict.fromkeys(r["question_id"] for r in candidates))
-    corpus = [{"_id": f"a{k}", "title": "", "text": v} for k, v in answers.items()]
-    queries = [{"_id": f"q{k}", "text": questions[k]} for k in test_qids]
-    qrels = [(f"q{r['question_id']}", f"a{r['ans_id']}", 1)
-             for r in candidates if r["label"] == "1"]
-    top: dict[str, dict[str, None]] = {}  # the release repeats some negatives within a list
-    for r in candidates:
-        top.setdefault(f"q{r['question_id']}", {})[f"a{r['ans_id']}"] = None
-    for task in ("MedTEB-Retrieval", "MedTEB-Rerank"):
-        write_jsonl(root / task / "corpus.jsonl", corpus)
-        write_jsonl(root / task / "queries.jsonl", queries)
-        write_qrels(root / task / "qrels" / "test.tsv", qrels)
-    write_jsonl(root / "MedTEB-Rerank" / "top_ranked" / "test.jsonl",
-                [{"query-id": q, "corpus-ids": list(ids)} for q, ids in top.items()])
+    from medteb.data.cmedqa import import_cmedqa_release
+
+    root = tmp_path_factory.mktemp("cepilepsy") / "data"
+    import_cmedqa_release(shared_data / "cEpilepsyQA", root)
     return root
 
 
