@@ -244,6 +244,8 @@ def test_store_only_with_an_empty_store_is_a_clear_error(
     (["--document-model", "x"], "needs both --query-model and --document-model"),
     (["-m", "bm25-zh", "--query-model", "x", "--document-model", "y"],
      "either -m MODEL or --query-model/--document-model"),
+    (["--query-model", "x", "--document-model", "y", "--model-revision", "1"],
+     "a pair takes --query-revision and --document-revision"),
     (["--query-model", "./missing-q", "--document-model", "./missing-d"],
      "query model path './missing-q' does not exist"),
 ])

@@ -112,6 +112,9 @@ def asymmetric_spec(args: argparse.Namespace,
             raise MedtebError("an asymmetric pair needs both --query-model and --document-model")
         if getattr(args, "model", None):
             raise MedtebError("give either -m MODEL or --query-model/--document-model, not both")
+        if getattr(args, "model_revision", None):
+            raise MedtebError("--model-revision is for -m; a pair takes --query-revision and "
+                              "--document-revision")
 
     def side(name: str, model: str) -> SideConfig:
         return SideConfig(
