@@ -1,0 +1,54 @@
+"""Recompute a task's main score from a run's saved predictions (``--prediction-folder``).
+
+This is what makes a submission verifiable: the predictions (a ranking per query, or one
+similarity per STS pair) are scored again against the task's own qrels / gold scores with mteb's
+own metric code, and ``medteb submit`` refuses a result whose claimed score differs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def recompute_main_score(task: Any, saved: dict[str, Any], split: str = "test",
+                         subset: str = "default") -> float:
+    """The task's main score, recomputed from mteb's saved predictions of one subset and split.
+
+    Args:
+        task: an mteb task with its data loaded (``task.load_data()``).
+        saved: the parsed ``<TaskName>_predictions.json`` that ``mteb.evaluate`` writes.
+
+    Raises:
+        KeyError: the predictions lack the subset / split / a needed key.
+        ValueError: the task type cannot be recomputed.
+    """
+    predictions = saved[subset][split]
+    data = task.dataset[subset][split]
+    main = task.metadata.main_score
+    if task.metadata.type in ("Retrieval", "Reranking"):
+        return float(_retrieval_scores(task, data, predictions)[main])
+    if task.metadata.type == "STS":
+        gold = [task._normalize(float(x)) for x in data["score"]]
+        if len(gold) != len(predictions["cosine_scores"]):
+            raise ValueError(f"{len(predictions['cosine_scores'])} predicted similarities for "
+                             f"{len(gold)} pairs")
+        return float(task._calculate_scores(predictions, gold)[main])
+    raise ValueError(f"cannot recompute scores of {task.metadata.type} tasks")
+
+
+def _retrieval_scores(task: Any, data: Any, predictions: dict[str, dict[str, float]]
+                      ) -> dict[str, Any]:
+    from mteb._evaluators.retrieval_metrics import calculate_retrieval_scores, make_score_dict
+    from mteb.abstasks.retrieval import _filter_queries_without_positives
+
+    qrels, _ = _filter_queries_without_positives(dict(data["relevant_docs"]), data["queries"])
+    results = {q: {d: float(s) for d, s in docs.items()
+                   if not (task.ignore_identical_ids and d == q)}
+               for q, docs in predictions.items()}
+    result = calculate_retrieval_scores(results, qrels, list(task.k_values),
+                                        task.skip_first_result)
+    return make_score_dict(
+        ndcg=result.ndcg, _map=result.map, recall=result.recall, precision=result.precision,
+        mrr=result.mrr, naucs=result.naucs, naucs_mrr=result.naucs_mrr,
+        hit_rate=result.hit_rate, task_scores={},
+    )
