@@ -32,7 +32,6 @@ from medteb.taskdefs import BENCHMARK_ORDER, NEW_TASKS, load_definitions
 _PART = r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}"
 NAME_RE = re.compile(rf"{_PART}(/{_PART})?")
 REVISION_RE = re.compile(_PART)
-SCORE_TOLERANCE = 1e-4  # mteb rounds stored scores to 6 decimals
 _COPIED = ("model_meta.json", "run_settings.jsonl", SPEED_FILE)
 
 
@@ -183,8 +182,10 @@ def _check_folder(folder: Path, root: Path, results: Path, options: SubmitOption
                         f"{results / target}; pass --replace to replace it")
     verified = False
     if options.predictions is not None and not problems[start:]:
-        verified = _verify(folder, where, name, revision, results_found, sample,
-                           options.predictions, context, problems)
+        from medteb.verify import verify_predictions
+
+        verified = verify_predictions(folder, where, (name, revision), results_found, sample,
+                                      options.predictions, context.task, problems)
     if problems[start:]:
         return None
     training = sorted(_training(meta, options) or ())
@@ -366,37 +367,3 @@ def _check_revisions(where: str, found: dict[str, str], sample: bool, context: _
         if revision != expected:
             problems.append(f"{where}/{task}.json: dataset revision {revision!r} is not the "
                             f"task's current revision {expected!r}; re-run on the current data")
-
-
-def _verify(folder: Path, where: str, name: str, revision: str, found: dict[str, str],
-            sample: bool, predictions: Path, context: _Context, problems: list[str]) -> bool:
-    """Recompute each main score from the saved predictions; False if any cannot be checked."""
-    from medteb.verify import recompute_main_score
-
-    start = len(problems)
-    for task in found:
-        path = predictions / f"{task}_predictions.json"
-        try:
-            saved = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as err:
-            problems.append(f"{where}/{task}.json: no usable predictions at {path} ({err})")
-            continue
-        owner = saved.get("mteb_model_meta", {})
-        if (owner.get("model_name"), owner.get("revision")) != (name, revision):
-            problems.append(f"{path}: predictions of {owner.get('model_name')} revision "
-                            f"{owner.get('revision')}, not of {name} revision {revision}")
-            continue
-        kind = "sample" if sample or found[task].startswith("sample-") else "official"
-        try:
-            task_obj = context.task(task, kind)
-            score = recompute_main_score(task_obj, saved)
-        except (LookupError, KeyError, ValueError) as err:
-            problems.append(f"{where}/{task}.json: cannot recompute the score: {err}")
-            continue
-        from mteb.results import TaskResult
-
-        claimed = TaskResult.from_disk(folder / f"{task}.json").get_score(splits=["test"])
-        if abs(score - claimed) > SCORE_TOLERANCE:
-            problems.append(f"{where}/{task}.json: claimed main score {claimed:.6f} differs "
-                            f"from {score:.6f} recomputed from {path.name}")
-    return len(problems) == start
