@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from medteb.errors import SubmissionError
 from medteb.results import PROVENANCE_KEY, SPEED_FILE, SUBMISSION_FILE, Submission, read_speed
 from medteb.taskdefs import BENCHMARK_ORDER, NEW_TASKS, load_definitions
@@ -257,40 +259,55 @@ def _check_tasks(folder: Path, where: str, problems: list[str]) -> dict[str, str
                             f"MedTEB benchmark ({', '.join(definitions)}){hint}")
             continue
         try:
-            result = TaskResult.from_disk(path)
-        except Exception as err:
-            problems.append(f"{where}/{path.name}: not an mteb result file "
-                            f"({type(err).__name__}: {str(err).splitlines()[0]})")
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as err:
+            problems.append(f"{where}/{path.name}: not an mteb result file (not JSON: {err})")
+            continue
+        if not isinstance(raw, dict) or not _check_scores(raw.get("scores"), f"{where}/{path.name}",
+                                                          definitions[task].type, problems):
+            if not isinstance(raw, dict):
+                problems.append(f"{where}/{path.name}: not an mteb result file (not an object)")
+            continue
+        try:
+            result = TaskResult.model_validate(raw)
+        except ValidationError as err:
+            fields = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
+                               for e in err.errors()[:3])
+            problems.append(f"{where}/{path.name}: not an mteb result file ({fields})")
             continue
         if result.task_name != task:
             problems.append(f"{where}/{path.name}: the file is named {task} but holds "
                             f"task_name {result.task_name!r}")
             continue
-        if _check_scores(result, f"{where}/{path.name}", definitions[task].type, problems):
-            found[task] = result.dataset_revision
+        found[task] = result.dataset_revision
     return found
 
 
-def _check_scores(result: Any, where: str, task_type: str | None,
+def _check_scores(scores: Any, where: str, task_type: str | None,
                   problems: list[str]) -> bool:
+    """Check the raw ``scores`` of a result file: the test split, a finite main score in range."""
+    if not isinstance(scores, dict):
+        problems.append(f"{where}: not an mteb result file (no 'scores' object)")
+        return False
     start = len(problems)
-    wrong = sorted(s for s in result.scores if s != "test")
-    if wrong or "test" not in result.scores:
-        problems.append(f"{where}: wrong split: scores for {sorted(result.scores)}; MedTEB "
+    if sorted(scores) != ["test"]:
+        problems.append(f"{where}: wrong split: scores for {sorted(scores)}; MedTEB "
                         "evaluates the 'test' split only")
+    entries = scores.get("test")
+    if isinstance(entries, list) and not entries:
+        problems.append(f"{where}: main score missing (the 'test' split has no entry)")
     low = -1.0 if task_type == "STS" else 0.0  # a Pearson correlation can be negative
-    for entry in result.scores.get("test", []):
-        value = entry.get("main_score")
+    for entry in entries if isinstance(entries, list) else []:
+        value = entry.get("main_score") if isinstance(entry, dict) else None
+        subset = entry.get("hf_subset", "?") if isinstance(entry, dict) else "?"
         if value is None:
-            problems.append(f"{where}: main score missing (subset "
-                            f"{entry.get('hf_subset', '?')!r})")
-        elif not isinstance(value, (int, float)) or not math.isfinite(value):
+            problems.append(f"{where}: main score missing (subset {subset!r})")
+        elif isinstance(value, bool) or not isinstance(value, (int, float)) or \
+                not math.isfinite(value):
             problems.append(f"{where}: main score {value!r} is not a finite number")
         elif not low <= value <= 1:
             problems.append(f"{where}: main score {value!r} is outside [{low:g}, 1] (mteb "
                             "stores scores on a 0-1 scale, not 0-100)")
-    if not result.scores.get("test") and "test" in result.scores:
-        problems.append(f"{where}: main score missing (the 'test' split has no entry)")
     return len(problems) == start
 
 
