@@ -136,3 +136,15 @@ def test_to_dict() -> None:
     top = data["zero-shot"][0]
     assert top["model"] == "delta" and top["Avg"] == pytest.approx(68.8)
     assert data["zero-shot"][-1]["Avg"] is None
+
+
+def test_citations() -> None:
+    import mteb
+    import yaml
+
+    cff = yaml.safe_load((ROOT / "CITATION.cff").read_text("utf-8"))
+    assert cff["preferred-citation"]["title"].startswith("MedTEB and MAR")
+    assert [r["notes"] for r in cff["references"]] == ["CMedQAv1-reranking", "CMedQAv2-reranking"]
+    assert "@misc{medteb2025," in (ROOT / "README.md").read_text("utf-8")
+    for task in mteb.get_benchmark("MedTEB").tasks:  # each task's citation in its metadata
+        assert task.metadata.bibtex_citation and "@" in task.metadata.bibtex_citation
