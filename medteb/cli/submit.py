@@ -55,6 +55,10 @@ def _submit(args: argparse.Namespace) -> int:
     except SubmissionError as err:
         print(f"medteb: {err}", file=sys.stderr)
         return 1
+    if Path(args.results).is_dir():
+        from medteb.results import load_entries
+
+        load_entries(args.results)  # a broken results/ fails here, before anything is written
     apply_plan(plan, Path(args.results))
     regenerate_leaderboard(args.results, args.leaderboard)
     print(plan.to_markdown(), end="")
