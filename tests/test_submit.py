@@ -296,3 +296,36 @@ def test_nothing_to_submit(repo: Path, tmp_path: Path, capsys: pytest.CaptureFix
     (tmp_path / "empty").mkdir()
     err = rejected(repo, capsys, str(tmp_path / "empty"))
     assert "no result files found; expected <org__model>/<revision>/<TaskName>.json" in err
+
+
+def test_copy_is_all_or_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from medteb.cli.submit import apply_plan
+    from medteb.results import Submission
+    from medteb.submit import PlannedEntry, SubmissionPlan
+
+    results = tmp_path / "results"
+    (results / "org__old" / "r1").mkdir(parents=True)
+    (results / "org__old" / "r1" / "x.json").write_text("old")
+    before = snapshot(results)
+    record = Submission(setting="sample", display_name="m", provenance="reproduced", source="s")
+    plan = SubmissionPlan((
+        PlannedEntry("org__old/r1", {"x.json": b"new"}, record, replaces=True),
+        PlannedEntry("org__new/r1", {"x.json": b"new"}, record),
+    ))
+    real_replace, calls = os.replace, []
+
+    def failing_replace(src: object, dst: object) -> None:
+        calls.append(dst)
+        if len(calls) == 3:  # old folder aside, first swap, then the second swap fails
+            raise OSError("disk full")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", failing_replace)
+    with pytest.raises(OSError, match="disk full"):
+        apply_plan(plan, results)
+    monkeypatch.setattr(os, "replace", real_replace)
+    assert snapshot(results) == before  # the replaced folder is back, nothing new, no staging
+    assert sorted(p.name for p in results.iterdir()) == ["org__old"]
+    assert not list(results.glob(".submit-*"))

@@ -73,6 +73,7 @@ def apply_plan(plan: SubmissionPlan, results: Path) -> None:
     system), which is renamed into place; a replaced folder is moved aside first and deleted
     only after the swap, and restored if the swap fails.
     """
+    import contextlib
     import os
     import shutil
     import tempfile
@@ -99,6 +100,9 @@ def apply_plan(plan: SubmissionPlan, results: Path) -> None:
             shutil.rmtree(target, ignore_errors=True)
             if aside is not None:
                 os.replace(aside, target)
+        for entry in plan.entries:  # model folders created for this submission, now empty
+            with contextlib.suppress(OSError):
+                (results / entry.folder).parent.rmdir()
         raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
