@@ -54,3 +54,20 @@ class DataValidationError(MedtebError, ValueError):
 
 class TaskDefinitionError(MedtebError, ValueError):
     """A tasks/<TaskName>/task.yaml that does not validate."""
+
+
+class ResultsError(MedtebError, ValueError):
+    """A results folder whose files MedTEB cannot read (broken record, unreadable result)."""
+
+
+class SubmissionError(MedtebError, ValueError):
+    """A submission that does not validate; carries every problem found."""
+
+    def __init__(self, source: str, problems: Sequence[str]) -> None:
+        self.source = source
+        self.problems = list(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(
+            f"{source}: submission rejected, {len(self.problems)} problem(s); nothing was "
+            f"written:\n{lines}\nSee docs/submitting_results.md."
+        )

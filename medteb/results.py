@@ -7,10 +7,15 @@ level (``./results`` by default, the same layout as this repository's ``results/
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from mteb.cache import ResultCache
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from medteb.errors import ResultsError
 
 
 class ResultsFolder(ResultCache):
@@ -32,3 +37,210 @@ class ResultsFolder(ResultCache):
         if remote:
             return path
         return self.cache_path / path.relative_to(self.cache_path / "results")
+
+
+# --- MedTEB's records next to mteb's result files -------------------------------------------
+#
+# A revision folder in ``results/`` holds mteb's files plus two of MedTEB's own:
+#
+#   submission.yaml     the entry's setting, display name, provenance, parameters (Q/D) and
+#                       training data (:class:`Submission`); YAML so that mteb's loaders, which
+#                       read every ``*.json`` of the folder as a TaskResult, never see it.
+#   MedTEB-Speed.json   query throughput (:class:`SpeedResult`), written by ``medteb speed``;
+#                       shaped as an mteb TaskResult so that mteb's loaders read it unharmed.
+#
+# Each task file also carries a top-level ``"medteb_provenance"`` string (mteb ignores unknown
+# top-level keys), so that a copied file still says where its numbers come from.
+
+SUBMISSION_FILE = "submission.yaml"
+SPEED_FILE = "MedTEB-Speed.json"
+SPEED_TASK = "MedTEB-Speed"
+PROVENANCE_KEY = "medteb_provenance"
+
+#: the boards of the leaderboard, in the order they are shown
+SETTINGS = ("zero-shot", "fine-tuned", "sample")
+SETTING_TITLES = {
+    "zero-shot": "Zero-shot",
+    "fine-tuned": "Fine-tuned on MedTEB's training splits",
+    "sample": "Sample (smoke test, not the benchmark)",
+}
+
+
+class Submission(BaseModel):
+    """``submission.yaml``: what a results folder is, for the leaderboard.
+
+    Attributes:
+        setting: ``zero-shot`` (no MedTEB training split in the training data), ``fine-tuned``
+            (trained on MedTEB's training splits) or ``sample`` (computed on the bundled sample:
+            a smoke test, never ranked with benchmark results).
+        display_name: the name shown on the leaderboard.
+        provenance: ``reported`` (copied from a publication) or ``reproduced`` (computed by
+            ``medteb run`` and ingested by ``medteb submit``).
+        source: where the numbers come from, in words (shown on the leaderboard).
+        verified: the main scores were recomputed from the run's saved predictions.
+        n_parameters_query / n_parameters_document: the encoders' sizes (equal when symmetric).
+        training_datasets: mteb task names of the training data (``ModelMeta.training_datasets``).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    setting: Literal["zero-shot", "fine-tuned", "sample"]
+    display_name: str = Field(min_length=1, max_length=80)
+    provenance: Literal["reported", "reproduced"]
+    source: str = Field(min_length=1)
+    verified: bool = False
+    n_parameters_query: int | None = Field(default=None, ge=0)
+    n_parameters_document: int | None = Field(default=None, ge=0)
+    training_datasets: list[str] = Field(default_factory=list)
+
+    def to_yaml(self) -> str:
+        """The file's text: stable key order, one key a line."""
+        import yaml
+
+        return yaml.safe_dump(self.model_dump(), sort_keys=False, allow_unicode=True, width=100)
+
+
+class SpeedScores(BaseModel):
+    """The one score entry of ``MedTEB-Speed.json`` (``scores["test"][0]``)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    main_score: float
+    qps: float = Field(gt=0, description="queries encoded per second")
+    batch_size: int = Field(gt=0, description="encoding batch size (the paper: 32)")
+    hardware: str = Field(min_length=1, description="e.g. '1x NVIDIA A100 80GB'")
+    hf_subset: str = "default"
+    languages: list[str] = Field(default_factory=lambda: ["cmn-Hans"])
+
+
+class SpeedResult(BaseModel):
+    """``MedTEB-Speed.json``: query-encoding throughput, the schema the leaderboard reads.
+
+    The file is shaped as an mteb TaskResult (so ``mteb.ResultCache.load_results`` reads the
+    folder without error)::
+
+        {"task_name": "MedTEB-Speed", "dataset_revision": "...", "mteb_version": "2.26.24",
+         "evaluation_time": 12.3,
+         "scores": {"test": [{"main_score": 850.0, "qps": 850.0, "batch_size": 32,
+                              "hardware": "1x NVIDIA A100 80GB", "hf_subset": "default",
+                              "languages": ["cmn-Hans"]}]}}
+
+    ``main_score`` equals ``qps``; other keys (latency percentiles, ...) are allowed.
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    task_name: Literal["MedTEB-Speed"]
+    dataset_revision: str
+    mteb_version: str | None = None
+    evaluation_time: float | None = None
+    scores: dict[str, list[SpeedScores]]
+
+    @property
+    def measurement(self) -> SpeedScores:
+        """The test split's (first) score entry."""
+        entries = self.scores.get("test") or next(iter(self.scores.values()), [])
+        if not entries:
+            raise ValueError("MedTEB-Speed.json has no score entry")
+        return entries[0]
+
+
+def read_submission(folder: Path) -> Submission:
+    """Read and validate ``folder/submission.yaml``.
+
+    Raises:
+        ResultsError: the file is missing, not YAML, or breaks the schema.
+    """
+    import yaml
+
+    path = folder / SUBMISSION_FILE
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return Submission.model_validate(raw)
+    except FileNotFoundError as err:
+        raise ResultsError(f"{path}: missing; results enter results/ through `medteb submit`, "
+                           "which writes it") from err
+    except (OSError, yaml.YAMLError, ValidationError) as err:
+        raise ResultsError(f"{path}: {_short(err)}") from err
+
+
+def read_speed(folder: Path) -> SpeedResult | None:
+    """Read ``folder/MedTEB-Speed.json`` if present.
+
+    Raises:
+        ResultsError: the file exists but breaks the schema.
+    """
+    path = folder / SPEED_FILE
+    if not path.is_file():
+        return None
+    try:
+        speed = SpeedResult.model_validate_json(path.read_text(encoding="utf-8"))
+        speed.measurement  # noqa: B018  (raises ValueError when empty)
+        return speed
+    except (ValidationError, ValueError) as err:
+        raise ResultsError(f"{path}: not a valid {SPEED_TASK} record: {_short(err)} "
+                           "(schema: medteb.results.SpeedResult)") from err
+
+
+def _short(err: Exception) -> str:
+    if isinstance(err, ValidationError):
+        return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'file'}: {e['msg']}"
+                         for e in err.errors())
+    return str(err)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One model revision of ``results/``: its scores (0–1), record and speed."""
+
+    model_name: str
+    revision: str
+    submission: Submission
+    scores: dict[str, float]
+    speed: SpeedResult | None = None
+
+    @property
+    def setting(self) -> str:
+        """The board the entry belongs to."""
+        return self.submission.setting
+
+
+def load_entries(results_dir: str | Path) -> tuple[list[Entry], list[str]]:
+    """Read every ``<org__model>/<revision>/`` folder of a results folder.
+
+    Task results are read with mteb's ``TaskResult.from_disk``; only the benchmark's tasks are
+    read (their main score, mean over the test split's subsets).
+
+    Returns:
+        The entries, sorted by folder, and one line per folder that was passed over (with why).
+
+    Raises:
+        ResultsError: a folder has results but a broken ``submission.yaml`` / result file.
+    """
+    from mteb.results import TaskResult
+
+    from medteb.taskdefs import BENCHMARK_ORDER
+
+    root = Path(results_dir)
+    if not root.is_dir():
+        raise ResultsError(f"results folder {str(root)!r} does not exist")
+    entries: list[Entry] = []
+    skipped: list[str] = []
+    for folder in sorted(p for p in root.glob("*/*") if p.is_dir()):
+        where = f"{folder.parent.name}/{folder.name}"
+        if not (folder / "model_meta.json").is_file():
+            skipped.append(f"{where}: no model_meta.json")
+            continue
+        if not (folder / SUBMISSION_FILE).is_file():
+            skipped.append(f"{where}: no {SUBMISSION_FILE} (add results with `medteb submit`)")
+            continue
+        submission = read_submission(folder)
+        meta = json.loads((folder / "model_meta.json").read_text(encoding="utf-8"))
+        scores: dict[str, float] = {}
+        for task in BENCHMARK_ORDER:
+            path = folder / f"{task}.json"
+            if path.is_file():
+                try:
+                    scores[task] = float(TaskResult.from_disk(path).get_score(splits=["test"]))
+                except Exception as err:
+                    raise ResultsError(f"{path}: not a readable mteb result: {err}") from err
+        entries.append(Entry(model_name=str(meta.get("name")), revision=folder.name,
+                             submission=submission, scores=scores, speed=read_speed(folder)))
+    return entries, skipped

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 from typing import TYPE_CHECKING
 
 from medteb.errors import MedtebError
@@ -145,3 +146,44 @@ def positive_int(value: str) -> int:
     if number < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
     return number
+
+
+def write_atomic(path: str | os.PathLike, data: str | bytes) -> None:
+    """Write a file through a temporary file in the same folder and a rename."""
+    import tempfile
+    from pathlib import Path
+
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(raw)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 would make results unreadable to others
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def regenerate_leaderboard(results: str | os.PathLike, output: str | os.PathLike,
+                           figure: bool = True) -> list[str]:
+    """Rewrite ``leaderboard.md`` (and its figure) from a results folder; return skip notes."""
+    from pathlib import Path
+
+    from medteb.leaderboard import FIGURE_NAME, Leaderboard
+    from medteb.results import load_entries
+
+    entries, skipped = load_entries(results)
+    board = Leaderboard.from_entries(entries, figure=FIGURE_NAME if figure else None)
+    target = Path(output)
+    if figure:
+        from medteb.figure import render_figure
+
+        for fmt, data in render_figure(board).items():
+            write_atomic(target.parent / f"{FIGURE_NAME}.{fmt}", data)
+    write_atomic(target, board.to_markdown())
+    return skipped

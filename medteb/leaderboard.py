@@ -1,0 +1,239 @@
+"""The leaderboard: ``results/`` entries in, ``leaderboard.md`` text out (pure; no file writes).
+
+>>> from medteb.results import load_entries                    # doctest: +SKIP
+>>> entries, _ = load_entries("results")                       # doctest: +SKIP
+>>> print(Leaderboard.from_entries(entries).to_markdown())     # doctest: +SKIP
+
+One board per setting (zero-shot, fine-tuned, sample): settings are never ranked together. Scores
+are mteb's main scores shown on the paper's 0–100 scale with two decimals; averages are computed
+from the unrounded task scores and only when every task of the group is present.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from medteb.results import SETTING_TITLES, SETTINGS, Entry
+from medteb.taskdefs import BENCHMARK_ORDER, CMEDQA_TASKS, NEW_TASKS
+
+#: column label of each task, in the paper's order
+TASK_COLUMNS = dict(zip(BENCHMARK_ORDER, ("CMedQA-v1", "CMedQA-v2", "Retrieval", "Rerank", "STS"),
+                        strict=True))
+AVERAGE_COLUMNS = {"Avg": BENCHMARK_ORDER, "CMedQA avg": CMEDQA_TASKS, "New-task avg": NEW_TASKS}
+FIGURE_NAME = "leaderboard"  # leaderboard.png / leaderboard.svg next to leaderboard.md
+
+SETTING_NOTES = {
+    "zero-shot": (
+        "Models used as published: none of MedTEB's new tasks (Retrieval, Rerank, STS) is in "
+        "their training data. Many public models have seen CMedQA's training split (the paper, "
+        "Appendix B); each entry's `training_datasets` says so."
+    ),
+    "fine-tuned": (
+        "Models fine-tuned on MedTEB's training splits (the paper, Section 5.1: retrieval, "
+        "reranking, CMedQA and synonym STS). † marks asymmetric models (a small query encoder, "
+        "a large document encoder)."
+    ),
+    "sample": (
+        "Results computed on the small sample bundled with MedTEB (written by its contributors "
+        "so that everything runs offline). They show that a submission works end to end; they "
+        "are **not benchmark results** and are not comparable with the boards above."
+    ),
+}
+
+
+def mean(values: Sequence[float | None]) -> float | None:
+    """The mean, or None if any value is missing (the paper averages complete rows only)."""
+    if not values or any(v is None for v in values):
+        return None
+    return math.fsum(values) / len(values)  # type: ignore[arg-type]
+
+
+def format_params(n: int | None) -> str:
+    """``24000000`` -> ``24M``, ``4020000000`` -> ``4.02B`` (the paper's style); None -> ``–``."""
+    if n is None:
+        return "–"
+    if n >= 10**9:
+        return f"{n / 10**9:.2f}B"
+    if n >= 10**6:
+        return f"{n / 10**6:.0f}M"
+    return str(n)
+
+
+def _cell(text: str) -> str:
+    """Text safe inside a markdown table cell: no HTML, no pipes, one line."""
+    return html.escape(" ".join(str(text).split()), quote=False).replace("|", "\\|")
+
+
+@dataclass(frozen=True)
+class Row:
+    """One model revision on one board. Scores are 0–1, keyed by task name."""
+
+    display_name: str
+    model_name: str
+    revision: str
+    scores: dict[str, float]
+    source: str
+    provenance: str
+    verified: bool = False
+    params_query: int | None = None
+    params_document: int | None = None
+    qps: float | None = None
+    hardware: str | None = None
+    batch_size: int | None = None
+
+    @classmethod
+    def from_entry(cls, entry: Entry) -> Row:
+        """The row of a loaded ``results/`` entry."""
+        sub = entry.submission
+        speed = entry.speed.measurement if entry.speed else None
+        return cls(
+            display_name=sub.display_name, model_name=entry.model_name, revision=entry.revision,
+            scores=dict(entry.scores), source=sub.source, provenance=sub.provenance,
+            verified=sub.verified, params_query=sub.n_parameters_query,
+            params_document=sub.n_parameters_document,
+            qps=speed.qps if speed else None, hardware=speed.hardware if speed else None,
+            batch_size=speed.batch_size if speed else None,
+        )
+
+    def average(self, column: str) -> float | None:
+        """One of :data:`AVERAGE_COLUMNS` (0–1), None unless all its tasks are present."""
+        return mean([self.scores.get(t) for t in AVERAGE_COLUMNS[column]])
+
+    def values(self) -> dict[str, float | None]:
+        """Every score column, 0–1: the five tasks, then the three averages."""
+        out: dict[str, float | None] = {c: self.scores.get(t) for t, c in TASK_COLUMNS.items()}
+        out.update({c: self.average(c) for c in AVERAGE_COLUMNS})
+        return out
+
+    def sort_key(self) -> tuple[Any, ...]:
+        avg = self.average("Avg")
+        return (avg is None, -(avg or 0.0), self.display_name, self.model_name, self.revision)
+
+
+@dataclass(frozen=True)
+class Board:
+    """The rows of one setting, best average first."""
+
+    setting: str
+    rows: tuple[Row, ...] = ()
+
+    def marks(self) -> dict[str, tuple[float | None, float | None]]:
+        """Best and second-best displayed value (rounded to 0.01 on 0–100) of each column."""
+        result = {}
+        for column in [*TASK_COLUMNS.values(), *AVERAGE_COLUMNS]:
+            shown = sorted({round(100 * v, 2) for r in self.rows
+                            if (v := r.values()[column]) is not None}, reverse=True)
+            result[column] = (shown[0] if shown else None, shown[1] if len(shown) > 1 else None)
+        return result
+
+
+@dataclass(frozen=True)
+class Leaderboard:
+    """The boards of all settings; :meth:`to_markdown` is ``leaderboard.md``."""
+
+    boards: tuple[Board, ...]
+    figure: str | None = FIGURE_NAME
+    notes: tuple[str, ...] = field(default=())
+
+    @classmethod
+    def from_entries(cls, entries: Iterable[Entry], figure: str | None = FIGURE_NAME
+                     ) -> Leaderboard:
+        """Group entries by setting and sort each board (stable, by Avg then name)."""
+        rows: dict[str, list[Row]] = {s: [] for s in SETTINGS}
+        for entry in entries:
+            rows[entry.setting].append(Row.from_entry(entry))
+        return cls(tuple(Board(s, tuple(sorted(rows[s], key=Row.sort_key))) for s in SETTINGS),
+                   figure=figure)
+
+    def board(self, setting: str) -> Board:
+        """The board of one setting."""
+        return next(b for b in self.boards if b.setting == setting)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (scores 0–100, unrounded) for JSON."""
+        return {b.setting: [{
+            "model": r.display_name, "model_name": r.model_name, "revision": r.revision,
+            "params_query": r.params_query, "params_document": r.params_document,
+            **{k: None if v is None else 100 * v for k, v in r.values().items()},
+            "qps": r.qps, "hardware": r.hardware, "source": r.source,
+            "provenance": r.provenance, "verified": r.verified,
+        } for r in b.rows] for b in self.boards}
+
+    def to_markdown(self) -> str:
+        """``leaderboard.md``: deterministic (stable order, fixed formatting)."""
+        lines = [
+            "# MedTEB leaderboard", "",
+            "<!-- Generated from results/ by `medteb leaderboard`; do not edit by hand. -->", "",
+            "Main scores on a 0–100 scale: CMedQA-v1/v2 and Rerank MAP, Retrieval nDCG@10, STS "
+            "Pearson (cosine). **Bold**: best in its column on that board; <u>underlined</u>: "
+            "second best. Avg: mean of the five tasks; CMedQA avg: v1 and v2; New-task avg: "
+            "Retrieval, Rerank and STS. \"–\": not evaluated (a model missing a task gets no "
+            "average and no rank). QPS: queries encoded per second, where measured "
+            "(`MedTEB-Speed.json`). Source: *reported* numbers are copied from a publication; "
+            "*reproduced* ones were computed with `medteb run` and added with `medteb submit` "
+            "(*verified*: its main scores were recomputed from the run's predictions). "
+            "Settings are different experiments and are never ranked together.", "",
+        ]
+        if self.figure:
+            lines += [f"![Average score against query-encoder parameters]({self.figure}.png) "
+                      f"([SVG]({self.figure}.svg))", ""]
+        for board in self.boards:
+            lines += self._board_markdown(board)
+        return "\n".join(lines).rstrip("\n") + "\n"
+
+    @staticmethod
+    def _board_markdown(board: Board) -> list[str]:
+        n = len(board.rows)
+        lines = [f"## {SETTING_TITLES[board.setting]}", "", SETTING_NOTES[board.setting], ""]
+        if not board.rows:
+            return [*lines, "No results yet.", ""]
+        complete = sum(r.average("Avg") is not None for r in board.rows)
+        lines += [f"{n} model{'s' * (n != 1)}, {complete} with all five tasks.", ""]
+        score_columns = [*TASK_COLUMNS.values(), *AVERAGE_COLUMNS]
+        header = ["Rank", "Model", "Params (Q/D)", *score_columns, "QPS", "Source"]
+        lines += ["| " + " | ".join(header) + " |",
+                  "|---:|---|---|" + "---:|" * (len(score_columns) + 1) + "---|"]
+        marks = board.marks()
+        sources: list[str] = []
+        hardware: list[str] = []
+        rank = 0
+        for row in board.rows:
+            rank += row.average("Avg") is not None
+            cells = [str(rank) if row.average("Avg") is not None else "–", _cell(row.display_name),
+                     f"{format_params(row.params_query)} / {format_params(row.params_document)}"]
+            for column, value in row.values().items():
+                cells.append(_score(value, marks[column]))
+            if row.qps is not None:
+                label = f"{row.hardware}, batch {row.batch_size}"
+                if label not in hardware:
+                    hardware.append(label)
+                cells.append(f"{row.qps:.1f} ({chr(ord('a') + hardware.index(label))})")
+            else:
+                cells.append("–")
+            if row.source not in sources:
+                sources.append(row.source)
+            kind = row.provenance + (", verified" if row.verified else "")
+            cells.append(f"{kind} [{sources.index(row.source) + 1}]")
+            lines.append("| " + " | ".join(cells) + " |")
+        lines.append("")
+        lines += [f"[{i}] {_cell(s)}  " for i, s in enumerate(sources, start=1)]
+        lines += [f"({chr(ord('a') + i)}) QPS measured on {_cell(h)}  "
+                  for i, h in enumerate(hardware)]
+        lines[-1] = lines[-1].rstrip()
+        return [*lines, ""]
+
+
+def _score(value: float | None, marks: tuple[float | None, float | None]) -> str:
+    if value is None:
+        return "–"
+    shown = round(100 * value, 2)
+    text = f"{shown:.2f}"
+    if shown == marks[0]:
+        return f"**{text}**"
+    if shown == marks[1]:
+        return f"<u>{text}</u>"
+    return text

@@ -1,0 +1,404 @@
+"""Validate a submission (a folder as ``medteb run`` writes it) and plan its copy into results/.
+
+Pure: :func:`plan_submission` reads the submitted folder (and, to check revisions and recompute
+scores, the task data) and returns the exact files to write, or raises :class:`SubmissionError`
+listing every problem at once. Writing, atomically, is the CLI's job (``medteb submit``).
+
+Dataset revisions (see docs/submitting_results.md):
+
+* CMedQAv1/v2 results must carry mteb's pinned revision of the task;
+* a MedTEB task's result must carry the revision of its published release (``task.yaml``
+  ``source.huggingface.revision``). The official data is not published yet, so there is no
+  such revision and benchmark results for the new tasks cannot be accepted; results computed
+  on the bundled sample (``sample-<hash>`` equal to the sample shipped with this version) go to
+  the separate ``sample`` board, a smoke test that is never ranked with benchmark results.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from medteb.errors import SubmissionError
+from medteb.results import PROVENANCE_KEY, SPEED_FILE, SUBMISSION_FILE, Submission, read_speed
+from medteb.taskdefs import BENCHMARK_ORDER, NEW_TASKS, load_definitions
+
+# Letters, digits, '.', '_', '-': nothing that leaves results/ or means something in markdown.
+_PART = r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}"
+NAME_RE = re.compile(rf"{_PART}(/{_PART})?")
+REVISION_RE = re.compile(_PART)
+_COPIED = ("model_meta.json", "run_settings.jsonl", SPEED_FILE)
+
+
+@dataclass(frozen=True)
+class SubmitOptions:
+    """What the submitter declares; mirrors ``medteb submit``'s flags."""
+
+    setting: str | None = None
+    training_datasets: Sequence[str] | None = None
+    replace: bool = False
+    predictions: Path | None = None
+    data_dir: str | None = None
+
+
+@dataclass(frozen=True)
+class PlannedEntry:
+    """One model revision to add: its folder under results/ and the files' bytes."""
+
+    folder: str  # "<org__model>/<revision>"
+    files: dict[str, bytes]
+    submission: Submission
+    replaces: bool = False
+
+
+@dataclass(frozen=True)
+class SubmissionPlan:
+    """Everything ``medteb submit`` will write, decided before anything is written."""
+
+    entries: tuple[PlannedEntry, ...]
+
+    def to_markdown(self) -> str:
+        lines = []
+        for e in self.entries:
+            verb = "replaces" if e.replaces else "adds"
+            check = "scores verified from predictions" if e.submission.verified else \
+                "scores as claimed (no predictions given)"
+            lines.append(f"- {e.folder}: {verb} {e.submission.display_name!r} on the "
+                         f"{e.submission.setting!r} board; {check}")
+        return "\n".join(lines) + "\n"
+
+
+@dataclass
+class _Context:
+    """Loaded tasks, shared between folders of one submission."""
+
+    data_dir: str | None
+    tasks: dict[tuple[str, str], Any] = field(default_factory=dict)
+    failures: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def task(self, name: str, kind: str) -> Any:
+        """The task with its data loaded (``kind``: 'sample' or 'official'); raises on failure."""
+        key = (name, kind)
+        if key in self.failures:
+            raise LookupError(self.failures[key])
+        if key not in self.tasks:
+            from medteb.tasks import get_task
+
+            try:
+                task = get_task(name, data_dir="sample" if kind == "sample" else self.data_dir)
+                task.load_data()
+            except Exception as err:
+                self.failures[key] = f"{type(err).__name__}: {err}"
+                raise LookupError(self.failures[key]) from err
+            self.tasks[key] = task
+        return self.tasks[key]
+
+
+def find_result_folders(path: Path) -> list[Path]:
+    """The ``<org__model>/<revision>`` folders under ``path`` (itself one, a model folder, or an
+    output folder of ``medteb run``)."""
+    for depth in ("", "*", "*/*"):
+        found = sorted({p.parent for p in path.glob(f"{depth}/*.json" if depth else "*.json")})
+        if found:
+            return found
+    return []
+
+
+def plan_submission(path: str | Path, results_dir: str | Path,
+                    options: SubmitOptions = SubmitOptions()) -> SubmissionPlan:
+    """Validate every result folder under ``path`` and plan their copy into ``results_dir``.
+
+    Raises:
+        SubmissionError: with every problem found (nothing may be written then).
+    """
+    root, results = Path(path), Path(results_dir)
+    if not root.is_dir():
+        raise SubmissionError(str(root), [f"{root}: no such folder"])
+    folders = find_result_folders(root)
+    if not folders:
+        raise SubmissionError(str(root), [
+            f"{root}: no result files found; expected <org__model>/<revision>/<TaskName>.json "
+            "as `medteb run` writes them"])
+    context = _Context(options.data_dir)
+    problems: list[str] = []
+    entries = []
+    for folder in folders:
+        entry = _check_folder(folder, root, results, options, context, problems)
+        if entry is not None:
+            entries.append(entry)
+    if problems:
+        raise SubmissionError(str(root), problems)
+    return SubmissionPlan(tuple(entries))
+
+
+def _check_folder(folder: Path, root: Path, results: Path, options: SubmitOptions,
+                  context: _Context, problems: list[str]) -> PlannedEntry | None:
+    where = str(folder.relative_to(root)) if folder != root else folder.name
+    start = len(problems)
+    meta = _read_meta(folder, where, problems)
+    name, revision = meta.get("name"), meta.get("revision")
+    if not isinstance(name, str) or not name:
+        problems.append(f"{where}/model_meta.json: missing model name ('name')")
+    elif not NAME_RE.fullmatch(name) or ".." in name:
+        problems.append(f"{where}: model name {name!r} is not allowed: use letters, digits, '.', "
+                        "'_', '-' and at most one '/' (org/name), so that it can neither leave "
+                        "results/ nor inject markup into leaderboard.md")
+    if not isinstance(revision, str) or not revision:
+        problems.append(f"{where}/model_meta.json: missing model revision ('revision')")
+    elif not REVISION_RE.fullmatch(revision) or ".." in revision:
+        problems.append(f"{where}: model revision {revision!r} is not allowed: use letters, "
+                        "digits, '.', '_' and '-', so that it can neither leave results/ nor "
+                        "inject markup into leaderboard.md")
+    elif revision.startswith("reported-"):
+        problems.append(f"{where}: model revision {revision!r} is reserved for numbers "
+                        "reported in publications")
+    if problems[start:]:
+        return None
+    target = f"{name.replace('/', '__')}/{revision}"
+    if folder != root and (folder.parent.name, folder.name) != tuple(target.split("/")):
+        problems.append(f"{where}: inconsistent model meta: the folder says "
+                        f"{folder.parent.name}/{folder.name} but model_meta.json says {target}")
+    n_parameters = meta.get("n_parameters")
+    if not isinstance(n_parameters, int) or n_parameters < 0:
+        problems.append(f"{where}/model_meta.json: missing model parameters ('n_parameters' is "
+                        f"{n_parameters!r}; give the parameter count, 0 for non-neural models)")
+    params = _pair_parameters(meta, n_parameters, where, problems)
+    results_found = _check_tasks(folder, where, problems)
+    sample = any(r.startswith("sample-") for r in results_found.values())
+    setting = _check_setting(where, meta, options, sample, problems)
+    required = NEW_TASKS if sample else BENCHMARK_ORDER
+    missing = [t for t in required if t not in results_found]
+    if missing:
+        problems.append(f"{where}: missing tasks of the benchmark: {', '.join(missing)} (the "
+                        f"{'sample' if sample else 'MedTEB'} board needs {', '.join(required)})")
+    _check_revisions(where, results_found, sample, context, problems)
+    exists = (results / target).exists()
+    if exists and not options.replace:
+        problems.append(f"{where}: a result for {name} revision {revision} is already in "
+                        f"{results / target}; pass --replace to replace it")
+    verified = False
+    if options.predictions is not None and not problems[start:]:
+        from medteb.verify import verify_predictions
+
+        verified = verify_predictions(folder, where, (name, revision), results_found, sample,
+                                      options.predictions, context.task, problems)
+    if problems[start:]:
+        return None
+    training = sorted(_training(meta, options) or ())
+    mteb_version = _first_mteb_version(folder, results_found)
+    source = (f"reproduced with `medteb run` (mteb {mteb_version}) and added with "
+              "`medteb submit`" + ("; main scores recomputed from its predictions"
+                                    if verified else ""))
+    submission = Submission(
+        setting=setting, display_name=name, provenance="reproduced", source=source,
+        verified=verified, n_parameters_query=params[0], n_parameters_document=params[1],
+        training_datasets=training,
+    )
+    files = {n: (folder / n).read_bytes() for n in _COPIED if (folder / n).is_file()}
+    for task in results_found:
+        data = json.loads((folder / f"{task}.json").read_text(encoding="utf-8"))
+        data[PROVENANCE_KEY] = source
+        files[f"{task}.json"] = (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode()
+    files[SUBMISSION_FILE] = submission.to_yaml().encode("utf-8")
+    return PlannedEntry(target, files, submission, replaces=exists)
+
+
+def _pair_parameters(meta: dict, n_parameters: object, where: str,
+                     problems: list[str]) -> tuple[int | None, int | None]:
+    """(query, document) parameters: an asymmetric pair's two sides, else the model's twice."""
+    pair = (meta.get("loader_kwargs") or {}).get("asymmetric")
+    if not isinstance(n_parameters, int):
+        return None, None
+    if not isinstance(pair, dict):
+        return n_parameters, n_parameters
+    sides = [(pair.get(side) or {}).get("n_parameters") for side in ("query", "document")]
+    if not all(isinstance(n, int) and n >= 0 for n in sides) or sum(sides) != n_parameters:
+        problems.append(f"{where}/model_meta.json: inconsistent model meta: an asymmetric pair's "
+                        f"query and document parameters ({sides[0]!r} + {sides[1]!r}) must add "
+                        f"up to 'n_parameters' ({n_parameters})")
+        return None, None
+    return sides[0], sides[1]
+
+
+def _first_mteb_version(folder: Path, found: dict[str, str]) -> str:
+    for task in found:
+        version = json.loads((folder / f"{task}.json").read_text("utf-8")).get("mteb_version")
+        if version:
+            return str(version)
+    return "unknown version"
+
+
+def _read_meta(folder: Path, where: str, problems: list[str]) -> dict[str, Any]:
+    path = folder / "model_meta.json"
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        problems.append(f"{where}: missing model meta: no model_meta.json (mteb's ModelMeta, "
+                        "which `medteb run` writes next to the results)")
+        return {}
+    except (OSError, ValueError) as err:
+        problems.append(f"{where}/model_meta.json: not JSON ({err})")
+        return {}
+    if not isinstance(meta, dict):
+        problems.append(f"{where}/model_meta.json: expected a JSON object")
+        return {}
+    return meta
+
+
+def _check_tasks(folder: Path, where: str, problems: list[str]) -> dict[str, str]:
+    """Check every result file; return {task: dataset_revision} of the valid ones."""
+    import difflib
+
+    from mteb.results import TaskResult
+
+    definitions = load_definitions()
+    found: dict[str, str] = {}
+    for path in sorted(folder.glob("*.json")):
+        task = path.stem
+        if path.name == "model_meta.json":
+            continue
+        if path.name == SPEED_FILE:
+            try:
+                read_speed(folder)
+            except Exception as err:
+                problems.append(str(err))
+            continue
+        if task not in definitions:
+            close = difflib.get_close_matches(task, list(definitions), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            problems.append(f"{where}/{path.name}: unknown task {task!r}: not a task of the "
+                            f"MedTEB benchmark ({', '.join(definitions)}){hint}")
+            continue
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as err:
+            problems.append(f"{where}/{path.name}: not an mteb result file (not JSON: {err})")
+            continue
+        if not isinstance(raw, dict) or not _check_scores(raw.get("scores"), f"{where}/{path.name}",
+                                                          definitions[task].type, problems):
+            if not isinstance(raw, dict):
+                problems.append(f"{where}/{path.name}: not an mteb result file (not an object)")
+            continue
+        try:
+            result = TaskResult.model_validate(raw)
+        except ValidationError as err:
+            fields = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
+                               for e in err.errors()[:3])
+            problems.append(f"{where}/{path.name}: not an mteb result file ({fields})")
+            continue
+        if result.task_name != task:
+            problems.append(f"{where}/{path.name}: the file is named {task} but holds "
+                            f"task_name {result.task_name!r}")
+            continue
+        found[task] = result.dataset_revision
+    return found
+
+
+def _check_scores(scores: Any, where: str, task_type: str | None,
+                  problems: list[str]) -> bool:
+    """Check the raw ``scores`` of a result file: the test split, a finite main score in range."""
+    if not isinstance(scores, dict):
+        problems.append(f"{where}: not an mteb result file (no 'scores' object)")
+        return False
+    start = len(problems)
+    if sorted(scores) != ["test"]:
+        problems.append(f"{where}: wrong split: scores for {sorted(scores)}; MedTEB "
+                        "evaluates the 'test' split only")
+    entries = scores.get("test")
+    if isinstance(entries, list) and not entries:
+        problems.append(f"{where}: main score missing (the 'test' split has no entry)")
+    low = -1.0 if task_type == "STS" else 0.0  # a Pearson correlation can be negative
+    for entry in entries if isinstance(entries, list) else []:
+        value = entry.get("main_score") if isinstance(entry, dict) else None
+        subset = entry.get("hf_subset", "?") if isinstance(entry, dict) else "?"
+        if value is None:
+            problems.append(f"{where}: main score missing (subset {subset!r})")
+        elif isinstance(value, bool) or not isinstance(value, (int, float)) or \
+                not math.isfinite(value):
+            problems.append(f"{where}: main score {value!r} is not a finite number")
+        elif not low <= value <= 1:
+            problems.append(f"{where}: main score {value!r} is outside [{low:g}, 1] (mteb "
+                            "stores scores on a 0-1 scale, not 0-100)")
+    return len(problems) == start
+
+
+def _check_setting(where: str, meta: dict[str, Any], options: SubmitOptions, sample: bool,
+                   problems: list[str]) -> str:
+    declared = options.setting
+    if sample:
+        if declared not in (None, "sample"):
+            problems.append(f"{where}: inconsistent setting: these results were computed on the "
+                            f"bundled sample, so they go to the 'sample' board, not {declared!r}; "
+                            "drop --setting, or evaluate on the benchmark data")
+        return "sample"
+    if declared is None:
+        problems.append(f"{where}: missing setting: pass --setting zero-shot or --setting "
+                        "fine-tuned (zero-shot and fine-tuned results are never ranked together)")
+        return "zero-shot"
+    if declared == "sample":
+        problems.append(f"{where}: inconsistent setting 'sample': no result was computed on "
+                        "the bundled sample")
+        return declared
+    meta_training = meta.get("training_datasets")
+    if meta_training is not None and options.training_datasets is not None and \
+            set(meta_training) != set(options.training_datasets):
+        problems.append(f"{where}: inconsistent training data: model_meta.json declares "
+                        f"{sorted(meta_training)}, --training-data "
+                        f"{sorted(options.training_datasets)}")
+    training = _training(meta, options)
+    if training is None:
+        problems.append(f"{where}: missing training data: model_meta.json has training_datasets "
+                        "null; declare it with --training-data NAME ... (mteb task names of the "
+                        "training data, or 'none')")
+        return declared
+    seen = sorted(set(training) & set(NEW_TASKS))
+    if declared == "zero-shot" and seen:
+        problems.append(f"{where}: inconsistent setting: zero-shot, but the training data "
+                        f"includes MedTEB's {', '.join(seen)}; use --setting fine-tuned")
+    if declared == "fine-tuned" and not seen:
+        problems.append(f"{where}: inconsistent setting: fine-tuned, but the training data "
+                        f"names none of MedTEB's training splits ({', '.join(NEW_TASKS)})")
+    return declared
+
+
+def _training(meta: dict[str, Any], options: SubmitOptions) -> list[str] | None:
+    if meta.get("training_datasets") is not None:
+        return list(meta["training_datasets"])
+    if options.training_datasets is None:
+        return None
+    return [t for t in options.training_datasets if t != "none"]
+
+
+def _check_revisions(where: str, found: dict[str, str], sample: bool, context: _Context,
+                     problems: list[str]) -> None:
+    definitions = load_definitions()
+    for task, revision in found.items():
+        definition = definitions[task]
+        if definition.kind == "mteb":
+            import mteb
+
+            expected = mteb.get_task(task).metadata.revision
+        elif sample:
+            try:
+                expected = context.task(task, "sample").metadata.revision
+            except LookupError as err:
+                problems.append(f"{where}/{task}.json: cannot read the bundled sample: {err}")
+                continue
+        elif definition.source.huggingface is None:
+            problems.append(f"{where}/{task}.json: dataset revision {revision!r} cannot be "
+                            f"accepted: the official {task} data has no published revision yet "
+                            "(task.yaml source.huggingface is null), so only sample results "
+                            "are accepted for it")
+            continue
+        else:
+            expected = definition.source.huggingface.revision
+        if revision != expected:
+            problems.append(f"{where}/{task}.json: dataset revision {revision!r} is not the "
+                            f"task's current revision {expected!r}; re-run on the current data")

@@ -1,0 +1,353 @@
+"""``medteb submit``: one test per rejection (with its message), atomicity, verified scores."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from medteb.cli import main
+from medteb.errors import SubmissionError
+from medteb.submit import SubmitOptions, plan_submission
+from tests.conftest import ROOT
+
+BM25 = "medteb__bm25-zh"
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh `medteb run` (the offline demo: bm25-zh on the sample) with its predictions."""
+    folder = tmp_path_factory.mktemp("demo-run")
+    assert main(["run", "--output-folder", str(folder / "run"), "--prediction-folder",
+                 str(folder / "predictions"), "-v", "0"]) == 0
+    return folder
+
+
+@pytest.fixture
+def run(demo_run: Path, tmp_path: Path) -> Path:
+    """A private copy of the demo run's output folder (tests tamper with it)."""
+    shutil.copytree(demo_run, tmp_path / "submitted")
+    return tmp_path / "submitted" / "run"
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the repository's results/ and leaderboard.md, as the working directory."""
+    root = tmp_path / "repo"
+    shutil.copytree(ROOT / "results", root / "results")
+    shutil.copy(ROOT / "leaderboard.md", root / "leaderboard.md")
+    monkeypatch.chdir(root)
+    return root
+
+
+def folder_of(run: Path) -> Path:
+    (revision,) = list((run / BM25).iterdir())
+    return revision
+
+
+def edit(path: Path, change: Callable[[dict], object]) -> None:
+    data = json.loads(path.read_text())
+    change(data)
+    path.write_text(json.dumps(data))
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file()}
+
+
+def data_rows(markdown: str) -> int:
+    return sum(line.startswith("| ") and not line.startswith("| Rank")
+               for line in markdown.splitlines())
+
+
+def rejected(repo: Path, capsys: pytest.CaptureFixture, *argv: str) -> str:
+    """Run a submission that must fail; check nothing changed; return the message."""
+    before = snapshot(repo)
+    capsys.readouterr()
+    assert main(["submit", *argv]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert snapshot(repo) == before  # results/ and leaderboard.md byte-identical
+    assert "submission rejected" in captured.err and "nothing was written" in captured.err
+    return captured.err
+
+
+def test_fresh_run_adds_one_row(repo: Path, run: Path, capsys: pytest.CaptureFixture) -> None:
+    rows_before = data_rows((repo / "leaderboard.md").read_text())
+    assert main(["submit", str(run)]) == 0
+    out = capsys.readouterr().out
+    assert "adds 'medteb/bm25-zh' on the 'sample' board; scores as claimed" in out
+    text = (repo / "leaderboard.md").read_text()
+    assert data_rows(text) == rows_before + 1
+    assert "| – | medteb/bm25-zh | 0 / 0 | – | – | **" in text
+    stored = folder_of(repo / "results")
+    assert sorted(p.name for p in stored.iterdir()) == [
+        "MedTEB-Rerank.json", "MedTEB-Retrieval.json", "MedTEB-STS.json", "model_meta.json",
+        "run_settings.jsonl", "submission.yaml"]
+    sts = json.loads((stored / "MedTEB-STS.json").read_text())
+    assert sts["medteb_provenance"].startswith("reproduced with `medteb run` (mteb 2.26.24)")
+    assert "setting: sample\n" in (stored / "submission.yaml").read_text()
+    assert not list((repo / "results").glob(".submit-*"))  # staging cleaned up
+    assert (repo / "leaderboard.png").is_file() and (repo / "leaderboard.svg").is_file()
+
+
+def test_verified_with_predictions(repo: Path, run: Path, capsys: pytest.CaptureFixture) -> None:
+    predictions = run.parent / "predictions"
+    assert main(["submit", str(run), "--predictions", str(predictions)]) == 0
+    assert "scores verified from predictions" in capsys.readouterr().out
+    assert "reproduced, verified [" in (repo / "leaderboard.md").read_text()
+
+
+def test_tampered_score_is_caught(repo: Path, run: Path, capsys: pytest.CaptureFixture) -> None:
+    path = folder_of(run) / "MedTEB-Retrieval.json"
+    claimed = json.loads(path.read_text())["scores"]["test"][0]["main_score"]
+    edit(path, lambda d: d["scores"]["test"][0].update(main_score=claimed + 0.05))
+    err = rejected(repo, capsys, str(run), "--predictions", str(run.parent / "predictions"))
+    assert (f"MedTEB-Retrieval.json: claimed main score {claimed + 0.05:.6f} differs from "
+            f"{claimed:.6f} recomputed from MedTEB-Retrieval_predictions.json") in err
+    assert "1 problem(s)" in err
+
+
+def test_predictions_of_another_model(repo: Path, run: Path,
+                                      capsys: pytest.CaptureFixture) -> None:
+    path = run.parent / "predictions" / "MedTEB-STS_predictions.json"
+    edit(path, lambda d: d["mteb_model_meta"].update(model_name="org/other"))
+    err = rejected(repo, capsys, str(run), "--predictions", str(run.parent / "predictions"))
+    assert "MedTEB-STS_predictions.json: predictions of org/other revision" in err
+
+
+def test_not_an_mteb_result_file(repo: Path, run: Path, capsys: pytest.CaptureFixture) -> None:
+    (folder_of(run) / "MedTEB-STS.json").write_text('{"accuracy": 0.9}')
+    err = rejected(repo, capsys, str(run))
+    assert "MedTEB-STS.json: not an mteb result file (no 'scores' object)" in err
+    (folder_of(run) / "MedTEB-STS.json").write_text('{"scores": {"test": []}, "task_name": 3')
+    assert "MedTEB-STS.json: not an mteb result file (not JSON: " in rejected(repo, capsys, str(run))
+    edit(folder_of(run) / "MedTEB-Rerank.json", lambda d: d.pop("dataset_revision"))
+    err = rejected(repo, capsys, str(run))
+    assert "MedTEB-Rerank.json: not an mteb result file (dataset_revision: Field required)" in err
+
+
+def test_unknown_task(repo: Path, run: Path, capsys: pytest.CaptureFixture) -> None:
+    folder = folder_of(run)
+    shutil.copy(folder / "MedTEB-STS.json", folder / "MedTEB-STSS.json")
+    err = rejected(repo, capsys, str(run))
+    assert "MedTEB-STSS.json: unknown task 'MedTEB-STSS': not a task of the MedTEB benchmark" in err
+    assert "did you mean 'MedTEB-STS'?" in err
+
+
+def test_missing_tasks(repo: Path, run: Path, capsys: pytest.CaptureFixture) -> None:
+    (folder_of(run) / "MedTEB-Rerank.json").unlink()
+    err = rejected(repo, capsys, str(run))
+    assert "missing tasks of the benchmark: MedTEB-Rerank (the sample board needs " \
+           "MedTEB-Retrieval, MedTEB-Rerank, MedTEB-STS)" in err
+
+
+def test_wrong_split(repo: Path, run: Path, capsys: pytest.CaptureFixture) -> None:
+    edit(folder_of(run) / "MedTEB-STS.json",
+         lambda d: d.update(scores={"dev": d["scores"]["test"]}))
+    err = rejected(repo, capsys, str(run))
+    assert "MedTEB-STS.json: wrong split: scores for ['dev']; MedTEB evaluates the 'test' split only" in err
+
+
+def test_stale_dataset_revision(repo: Path, run: Path, capsys: pytest.CaptureFixture) -> None:
+    edit(folder_of(run) / "MedTEB-STS.json", lambda d: d.update(dataset_revision="sample-0ld"))
+    err = rejected(repo, capsys, str(run))
+    assert "MedTEB-STS.json: dataset revision 'sample-0ld' is not the task's current revision 'sample-" in err
+
+
+def test_unpublished_official_revision(repo: Path, run: Path,
+                                       capsys: pytest.CaptureFixture) -> None:
+    for task in ("MedTEB-Retrieval", "MedTEB-Rerank", "MedTEB-STS"):
+        edit(folder_of(run) / f"{task}.json", lambda d: d.update(dataset_revision="local-abc"))
+    err = rejected(repo, capsys, str(run), "--setting", "zero-shot")
+    assert ("MedTEB-Retrieval.json: dataset revision 'local-abc' cannot be accepted: the "
+            "official MedTEB-Retrieval data has no published revision yet") in err
+    assert "missing tasks of the benchmark: CMedQAv1-reranking, CMedQAv2-reranking" in err
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    (None, "MedTEB-STS.json: main score missing (subset 'default')"),
+    ("nan", "MedTEB-STS.json: main score nan is not a finite number"),
+    (87.5, "MedTEB-STS.json: main score 87.5 is outside [-1, 1] (mteb stores scores on a 0-1 scale"),
+])
+def test_bad_main_score(repo: Path, run: Path, capsys: pytest.CaptureFixture, value: object,
+                        message: str) -> None:
+    def change(d: dict) -> None:
+        entry = d["scores"]["test"][0]
+        if value is None:
+            del entry["main_score"]
+        else:
+            entry["main_score"] = float(value)  # type: ignore[arg-type]
+
+    edit(folder_of(run) / "MedTEB-STS.json", change)
+    assert message in rejected(repo, capsys, str(run))
+
+
+def test_ranking_score_outside_unit_interval(repo: Path, run: Path,
+                                             capsys: pytest.CaptureFixture) -> None:
+    edit(folder_of(run) / "MedTEB-Rerank.json",
+         lambda d: d["scores"]["test"][0].update(main_score=-0.1))
+    assert "MedTEB-Rerank.json: main score -0.1 is outside [0, 1]" in rejected(repo, capsys, str(run))
+
+
+def test_missing_model_meta(repo: Path, run: Path, capsys: pytest.CaptureFixture) -> None:
+    (folder_of(run) / "model_meta.json").unlink()
+    err = rejected(repo, capsys, str(run))
+    assert "missing model meta: no model_meta.json (mteb's ModelMeta" in err
+
+
+def test_missing_parameters(repo: Path, run: Path, capsys: pytest.CaptureFixture) -> None:
+    edit(folder_of(run) / "model_meta.json", lambda d: d.update(n_parameters=None))
+    err = rejected(repo, capsys, str(run))
+    assert "model_meta.json: missing model parameters ('n_parameters' is None" in err
+
+
+def _as_pair(query: int, document: int, total: int) -> Callable[[dict], None]:
+    def change(meta: dict) -> None:
+        meta["n_parameters"] = total
+        meta["loader_kwargs"] = {"asymmetric": {"query": {"n_parameters": query},
+                                                "document": {"n_parameters": document}}}
+    return change
+
+
+def test_asymmetric_pair_shows_both_parameter_counts(repo: Path, run: Path,
+                                                     capsys: pytest.CaptureFixture) -> None:
+    edit(folder_of(run) / "model_meta.json", _as_pair(24_000_000, 4_020_000_000, 4_044_000_000))
+    assert main(["submit", str(run)]) == 0
+    assert "| medteb/bm25-zh | 24M / 4.02B |" in (repo / "leaderboard.md").read_text()
+
+
+def test_pair_parameters_must_add_up(repo: Path, run: Path, capsys: pytest.CaptureFixture) -> None:
+    edit(folder_of(run) / "model_meta.json", _as_pair(10, 20, 31))
+    err = rejected(repo, capsys, str(run))
+    assert ("inconsistent model meta: an asymmetric pair's query and document parameters "
+            "(10 + 20) must add up to 'n_parameters' (31)") in err
+
+
+def test_inconsistent_name(repo: Path, run: Path, capsys: pytest.CaptureFixture) -> None:
+    edit(folder_of(run) / "model_meta.json", lambda d: d.update(name="org/other"))
+    err = rejected(repo, capsys, str(run))
+    assert ("inconsistent model meta: the folder says medteb__bm25-zh/"
+            "bm25s-0.3.16_jieba-0.42.1_k1-1.5_b-0.75 but model_meta.json says org__other/") in err
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("name", "../../etc/evil", "model name '../../etc/evil' is not allowed"),
+    ("name", "org/<img src=x>", "model name 'org/<img src=x>' is not allowed"),
+    ("name", "org/a|b", "model name 'org/a|b' is not allowed"),
+    ("revision", "../../../x", "model revision '../../../x' is not allowed"),
+    ("revision", "reported-paper-table9", "model revision 'reported-paper-table9' is reserved"),
+])
+def test_unsafe_names(repo: Path, run: Path, capsys: pytest.CaptureFixture, field: str,
+                      value: str, message: str) -> None:
+    edit(folder_of(run) / "model_meta.json", lambda d: d.update({field: value}))
+    err = rejected(repo, capsys, str(run))
+    assert message in err
+    assert "nor inject markup into leaderboard.md" in err or "is reserved" in err
+    assert not (repo / "etc").exists() and not (repo.parent / "x").exists()
+
+
+def test_missing_setting_for_benchmark_data(repo: Path, run: Path,
+                                            capsys: pytest.CaptureFixture) -> None:
+    for task in ("MedTEB-Retrieval", "MedTEB-Rerank", "MedTEB-STS"):
+        edit(folder_of(run) / f"{task}.json", lambda d: d.update(dataset_revision="local-abc"))
+    err = rejected(repo, capsys, str(run))
+    assert "missing setting: pass --setting zero-shot or --setting fine-tuned" in err
+
+
+def test_sample_results_cannot_claim_a_benchmark_setting(repo: Path, run: Path,
+                                                         capsys: pytest.CaptureFixture) -> None:
+    err = rejected(repo, capsys, str(run), "--setting", "fine-tuned")
+    assert ("inconsistent setting: these results were computed on the bundled sample, so they "
+            "go to the 'sample' board, not 'fine-tuned'") in err
+
+
+@pytest.mark.parametrize(("setting", "training", "message"), [
+    ("zero-shot", ["MedTEB-Retrieval"], "inconsistent setting: zero-shot, but the training data includes MedTEB's MedTEB-Retrieval"),
+    ("fine-tuned", [], "inconsistent setting: fine-tuned, but the training data names none of MedTEB's training splits"),
+    ("zero-shot", None, "missing training data: model_meta.json has training_datasets null"),
+])
+def test_training_data_must_match_setting(repo: Path, run: Path, capsys: pytest.CaptureFixture,
+                                          setting: str, training: list | None,
+                                          message: str) -> None:
+    folder = folder_of(run)
+    for task in ("MedTEB-Retrieval", "MedTEB-Rerank", "MedTEB-STS"):
+        edit(folder / f"{task}.json", lambda d: d.update(dataset_revision="local-abc"))
+    edit(folder / "model_meta.json", lambda d: d.update(training_datasets=training))
+    assert message in rejected(repo, capsys, str(run), "--setting", setting)
+
+
+def test_training_data_flag_conflicts_with_meta(tmp_path: Path, run: Path) -> None:
+    folder = folder_of(run)
+    for task in ("MedTEB-Retrieval", "MedTEB-Rerank", "MedTEB-STS"):
+        edit(folder / f"{task}.json", lambda d: d.update(dataset_revision="local-abc"))
+    options = SubmitOptions(setting="zero-shot", training_datasets=["DuRetrieval"])
+    with pytest.raises(SubmissionError, match=r"inconsistent training data: model_meta.json declares \[\], --training-data \['DuRetrieval'\]"):
+        plan_submission(run, tmp_path / "results", options)
+
+
+def test_already_present_then_replace(repo: Path, run: Path,
+                                      capsys: pytest.CaptureFixture) -> None:
+    assert main(["submit", str(run)]) == 0
+    err = rejected(repo, capsys, str(run))
+    assert "is already in results/medteb__bm25-zh/" in err and "pass --replace" in err
+    edit(folder_of(run) / "MedTEB-STS.json",
+         lambda d: d["scores"]["test"][0].update(main_score=0.5))
+    assert main(["submit", str(run), "--replace"]) == 0
+    assert "replaces 'medteb/bm25-zh'" in capsys.readouterr().out
+    assert "| **50.00** |" in (repo / "leaderboard.md").read_text()
+
+
+def test_every_problem_reported_at_once(repo: Path, run: Path,
+                                        capsys: pytest.CaptureFixture) -> None:
+    folder = folder_of(run)
+    (folder / "MedTEB-Rerank.json").unlink()
+    edit(folder / "MedTEB-STS.json", lambda d: d["scores"]["test"][0].update(main_score=2.0))
+    edit(folder / "model_meta.json", lambda d: d.update(n_parameters=None))
+    err = rejected(repo, capsys, str(run))
+    assert "3 problem(s)" in err
+    assert "missing model parameters" in err and "outside [-1, 1]" in err
+    assert "missing tasks of the benchmark: MedTEB-Rerank, MedTEB-STS" in err
+
+
+def test_nothing_to_submit(repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    (tmp_path / "empty").mkdir()
+    err = rejected(repo, capsys, str(tmp_path / "empty"))
+    assert "no result files found; expected <org__model>/<revision>/<TaskName>.json" in err
+
+
+def test_copy_is_all_or_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from medteb.cli.submit import apply_plan
+    from medteb.results import Submission
+    from medteb.submit import PlannedEntry, SubmissionPlan
+
+    results = tmp_path / "results"
+    (results / "org__old" / "r1").mkdir(parents=True)
+    (results / "org__old" / "r1" / "x.json").write_text("old")
+    before = snapshot(results)
+    record = Submission(setting="sample", display_name="m", provenance="reproduced", source="s")
+    plan = SubmissionPlan((
+        PlannedEntry("org__old/r1", {"x.json": b"new"}, record, replaces=True),
+        PlannedEntry("org__new/r1", {"x.json": b"new"}, record),
+    ))
+    real_replace, calls = os.replace, []
+
+    def failing_replace(src: object, dst: object) -> None:
+        calls.append(dst)
+        if len(calls) == 3:  # old folder aside, first swap, then the second swap fails
+            raise OSError("disk full")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", failing_replace)
+    with pytest.raises(OSError, match="disk full"):
+        apply_plan(plan, results)
+    monkeypatch.setattr(os, "replace", real_replace)
+    assert snapshot(results) == before  # the replaced folder is back, nothing new, no staging
+    assert sorted(p.name for p in results.iterdir()) == ["org__old"]
+    assert not list(results.glob(".submit-*"))
