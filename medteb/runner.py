@@ -187,6 +187,17 @@ def _data_label(task: AbsTask) -> str:
     return f"hf: {dataset['path']}@{str(dataset['revision'])[:10]}"
 
 
+def load_run_model(model: Any, revision: str | None, device: str | None) -> MTEBModels:
+    """A model as ``medteb run`` takes it: a name, an ``AsymmetricSpec``, or a loaded model."""
+    from medteb.models import load_model
+
+    if isinstance(model, str):
+        return load_model(model, revision, device)
+    if hasattr(model, "with_device"):  # an AsymmetricSpec: loaded after the data checks
+        return model.with_device(device).load()
+    return model
+
+
 def run(config: RunConfig, on_progress: Callable[[str], None] = logger.info) -> RunReport:
     """Evaluate a model on MedTEB tasks through ``mteb.evaluate`` and write mteb result files.
 
@@ -211,16 +222,9 @@ def run(config: RunConfig, on_progress: Callable[[str], None] = logger.info) -> 
 
     import mteb
 
-    from medteb.models import load_model
     from medteb.results import ResultsFolder
 
-    model: MTEBModels
-    if isinstance(config.model, str):
-        model = load_model(config.model, config.model_revision, config.device)
-    elif hasattr(config.model, "with_device"):  # an AsymmetricSpec: loaded after data checks
-        model = config.model.with_device(config.device).load()
-    else:
-        model = config.model
+    model = load_run_model(config.model, config.model_revision, config.device)
     meta = model.mteb_model_meta
     cache = ResultsFolder(config.output_folder)
     encode_kwargs: dict[str, Any] = {"show_progress_bar": config.show_progress}

@@ -260,12 +260,20 @@ class AsymmetricEncoder(AbsEncoder):
             return "document"
         return self.spec.sts_side
 
-    def _format(self, texts: list[str], template: str, task_metadata: TaskMetadata,
-                prompt_type: PromptType | None) -> list[str]:
+    def _template_parts(self, template: str, task_metadata: TaskMetadata,
+                        prompt_type: PromptType | None) -> tuple[str, str]:
         instruction = ""
         if "{instruction}" in template:
             instruction = self.get_instruction(task_metadata, prompt_type) or ""
-        before, after = _split_template(template, instruction)
+        return _split_template(template, instruction)
+
+    def split_query_template(self, task_metadata: TaskMetadata) -> tuple[str, str]:
+        """What goes before and after each query of this task (instruction filled in)."""
+        return self._template_parts(self.spec.query_template, task_metadata, PromptType.query)
+
+    def _format(self, texts: list[str], template: str, task_metadata: TaskMetadata,
+                prompt_type: PromptType | None) -> list[str]:
+        before, after = self._template_parts(template, task_metadata, prompt_type)
         return [f"{before}{t}{after}" for t in texts]
 
     def encode(self, inputs: DataLoader[BatchedInput], *, task_metadata: TaskMetadata,
