@@ -225,6 +225,9 @@ def run(config: RunConfig, on_progress: Callable[[str], None] = logger.info) -> 
     from medteb.results import ResultsFolder
 
     model = load_run_model(config.model, config.model_revision, config.device)
+    from medteb.search import ExactSearch, supports
+
+    evaluated = ExactSearch(model) if supports(model) else model
     meta = model.mteb_model_meta
     cache = ResultsFolder(config.output_folder)
     encode_kwargs: dict[str, Any] = {"show_progress_bar": config.show_progress}
@@ -237,7 +240,7 @@ def run(config: RunConfig, on_progress: Callable[[str], None] = logger.info) -> 
         strategy = _strategy_for(task, meta, cache, config.overwrite_strategy, on_progress)
         try:
             result = mteb.evaluate(
-                model, task, cache=cache, overwrite_strategy=strategy,
+                evaluated, task, cache=cache, overwrite_strategy=strategy,
                 encode_kwargs=dict(encode_kwargs), show_progress_bar=config.show_progress,
                 prediction_folder=config.prediction_folder,
             )
