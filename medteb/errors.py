@@ -71,3 +71,11 @@ class SubmissionError(MedtebError, ValueError):
             f"{source}: submission rejected, {len(self.problems)} problem(s); nothing was "
             f"written:\n{lines}\nSee docs/submitting_results.md."
         )
+
+
+class BuildInputError(MedtebError, ValueError):
+    """An input file or setting of a ``medteb build`` stage that cannot be used."""
+
+
+class JudgeError(MedtebError, RuntimeError):
+    """An LLM judge that cannot be used at all (missing API key, HTTP 401/403/404, ...)."""

@@ -32,6 +32,14 @@ def test_wheel_carries_task_folders_and_sample(wheel: Path) -> None:
     assert "medteb/_tasks/MedTEB-STS/sample/sts/test.jsonl" in names
 
 
+def test_wheel_carries_every_module(wheel: Path) -> None:
+    # a .gitignore pattern like "build/" once hid the medteb/build package from git and hatchling
+    names = set(zipfile.ZipFile(wheel).namelist())
+    modules = {p.relative_to(ROOT).as_posix() for p in (ROOT / "medteb").rglob("*.py")}
+    assert modules - names == set()
+    assert "medteb/build/llm.py" in modules and "medteb/cli/build.py" in modules
+
+
 def test_installed_wheel_finds_its_tasks(wheel: Path, tmp_path: Path) -> None:
     target = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target",

@@ -1,0 +1,105 @@
+"""File helpers shared by the build stages: JSONL in, atomic JSONL/JSON/text out."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from medteb.errors import BuildInputError
+
+
+def read_jsonl(path: str | os.PathLike) -> list[dict[str, Any]]:
+    """Read a UTF-8 JSONL file of objects.
+
+    Raises:
+        BuildInputError: the file is missing, or a line is not a JSON object (with its number).
+    """
+    file = Path(path)
+    if not file.is_file():
+        raise BuildInputError(f"{file}: no such file")
+    rows = []
+    with file.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise BuildInputError(f"{file} line {number}: invalid JSON ({err.msg}); "
+                                      "each line must be one JSON object") from err
+            if not isinstance(obj, dict):
+                raise BuildInputError(f"{file} line {number}: expected a JSON object")
+            rows.append(obj)
+    return rows
+
+
+def read_texts(path: str | os.PathLike) -> dict[str, dict[str, Any]]:
+    """Read ``queries.jsonl`` / ``corpus.jsonl`` rows (``_id``, ``text``) into id -> row."""
+    rows: dict[str, dict[str, Any]] = {}
+    for number, row in enumerate(read_jsonl(path), start=1):
+        doc_id, text = row.get("_id"), row.get("text")
+        if not isinstance(doc_id, str) or not isinstance(text, str):
+            raise BuildInputError(f"{path} row {number}: needs string \"_id\" and \"text\" "
+                                  "(run `medteb build prepare` to produce such files)")
+        rows[doc_id] = row
+    return rows
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _atomic(path: str | os.PathLike, data: str) -> None:
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual file mode
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_jsonl(path: str | os.PathLike, rows: Iterable[dict[str, Any]]) -> None:
+    """Write JSONL atomically (temp file in the same folder, fsync, rename)."""
+    _atomic(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+
+
+def write_json(path: str | os.PathLike, obj: Any) -> None:
+    """Write pretty JSON atomically."""
+    _atomic(path, json.dumps(obj, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
+
+
+def write_text(path: str | os.PathLike, text: str) -> None:
+    """Write a text file atomically."""
+    _atomic(path, text)
+
+
+def extract_json_object(text: str) -> dict[str, Any]:
+    """The JSON object in a model's answer (code fences and text around it tolerated).
+
+    Raises:
+        ValueError: no complete JSON object is found (e.g. the output was cut off).
+    """
+    start = text.find("{")
+    end = text.rfind("}")
+    if start < 0 or end < start:
+        raise ValueError(f"no JSON object in the output {text[:80]!r}")
+    try:
+        obj = json.loads(text[start:end + 1])
+    except json.JSONDecodeError as err:
+        raise ValueError(f"invalid JSON ({err.msg}) in the output {text[:80]!r}") from err
+    if not isinstance(obj, dict):
+        raise ValueError("the output is not a JSON object")
+    return obj

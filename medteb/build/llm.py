@@ -1,0 +1,382 @@
+"""OpenAI-compatible LLM calls that are safe to run for days against paid APIs.
+
+- A judge is a chat-completions endpoint described by :class:`JudgeConfig` (base URL, model, the
+  *name* of the environment variable holding its API key); judges are always passed in.
+- Every finished call is appended to a :class:`ResponseStore` (JSONL, flushed and fsynced) under
+  ``sha256(judge, model, prompt version, input)`` before anything else happens, so Ctrl-C or a
+  crash loses nothing and a rerun answers finished inputs from the store without a request.
+- Calls run with bounded concurrency per judge; timeouts, connection errors, HTTP 408/409/429
+  and 5xx are retried with exponential backoff (``Retry-After`` honoured). Other HTTP errors
+  (bad key, unknown model) stop the run with :class:`~medteb.errors.JudgeError`.
+- A response the caller's parser rejects (malformed or incomplete JSON) is asked again up to
+  ``parse_retries`` times; if it persists, a *failure record* is stored and reported, never
+  dropped or guessed. Calls whose transport retries run out are not stored: they are reported
+  as pending and a rerun tries them again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import re
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from medteb.errors import BuildInputError, JudgeError
+
+#: a parser turns the model's text into the stored output, or raises ValueError (then retried)
+Parser = Callable[[str], Any]
+_RETRY_STATUS = {408, 409, 429}
+
+
+class JudgeConfig(BaseModel):
+    """One OpenAI-compatible chat-completions endpoint used as an LLM judge or generator."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[A-Za-z0-9._-]+$", description="short id used in outputs")
+    base_url: str = Field(description="e.g. https://api.deepseek.com/v1")
+    model: str
+    api_key_env: str = Field(description="name of the environment variable with the API key")
+    concurrency: int = Field(4, ge=1, le=512)
+    timeout_s: float = Field(120.0, gt=0)
+    max_retries: int = Field(8, ge=0, description="retries on timeouts, 429 and 5xx")
+    parse_retries: int = Field(2, ge=0, description="re-asks after malformed JSON")
+    backoff_s: float = Field(1.0, ge=0)
+    backoff_max_s: float = Field(60.0, ge=0)
+    temperature: float = 0.0
+    max_tokens: int | None = Field(None, ge=1)
+
+    def api_key(self) -> str:
+        """The API key, read from the environment only when a call is about to be made."""
+        key = os.environ.get(self.api_key_env)
+        if not key:
+            raise JudgeError(f"judge {self.name!r}: environment variable {self.api_key_env} is "
+                             f"not set; export {self.api_key_env}=<API key for {self.base_url}>")
+        return key
+
+
+def load_judges(path: str | os.PathLike) -> list[JudgeConfig]:
+    """Read judges from a YAML or JSON file: ``{"judges": [{name, base_url, model, ...}]}``.
+
+    Raises:
+        BuildInputError: the file is missing, unreadable or a judge does not validate.
+    """
+    import yaml
+
+    file = Path(path)
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as err:
+        raise BuildInputError(f"{file}: cannot read the judges file ({err})") from err
+    items = data.get("judges") if isinstance(data, dict) else None
+    if not isinstance(items, list) or not items:
+        raise BuildInputError(f'{file}: expected a top-level "judges:" list with at least one '
+                              "judge (name, base_url, model, api_key_env)")
+    judges, problems = [], []
+    for i, item in enumerate(items):
+        try:
+            judges.append(JudgeConfig.model_validate(item))
+        except ValidationError as err:
+            for e in err.errors():
+                loc = ".".join(str(p) for p in e["loc"])
+                problems.append(f"judges[{i}].{loc}: {e['msg']}")
+    names = [j.name for j in judges]
+    problems += [f"judge name {n!r} is used twice" for n in sorted({n for n in names
+                                                                    if names.count(n) > 1})]
+    if problems:
+        raise BuildInputError(f"{file}: " + "; ".join(problems))
+    return judges
+
+
+def request_key(judge: JudgeConfig, prompt_version: str, payload: Any) -> str:
+    """The store key of one call: sha256 of judge name, model, prompt version and input."""
+    blob = json.dumps({"judge": judge.name, "model": judge.model, "prompt": prompt_version,
+                       "input": payload}, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+class ResponseStore:
+    """Append-only JSONL of finished calls, keyed by :func:`request_key`; thread-safe.
+
+    A line torn by a crash in the middle of a write is ignored when the file is opened (the
+    call it belonged to is simply made again). A later record for a key supersedes an earlier
+    one (used when failures are retried on request).
+    """
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        self.torn_lines = 0
+        self._records: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+        self._needs_newline = False
+        if self.path.is_file():
+            raw = self.path.read_bytes()
+            self._needs_newline = bool(raw) and not raw.endswith(b"\n")
+            for line in raw.splitlines():
+                try:
+                    record = json.loads(line)
+                    self._records[record["key"]] = record
+                except (ValueError, KeyError, TypeError):
+                    self.torn_lines += 1
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        return self._records.get(key)
+
+    def append(self, record: dict[str, Any]) -> None:
+        """Write one record durably (flush + fsync) before returning."""
+        line = json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n"
+        with self._lock:
+            with self.path.open("a", encoding="utf-8") as handle:
+                if self._needs_newline:
+                    handle.write("\n")
+                    self._needs_newline = False
+                handle.write(line)
+                handle.flush()
+                os.fsync(handle.fileno())
+            self._records[record["key"]] = record
+
+
+@dataclass(frozen=True)
+class LLMRequest:
+    """One call: ``payload`` is the logical input (it makes the key), ``messages`` the prompt.
+
+    ``parse`` overrides the batch's parser for this call (outputs validated against the input).
+    """
+
+    payload: Any
+    messages: list[dict[str, str]]
+    parse: Parser | None = None
+
+
+@dataclass
+class CallStats:
+    """What a batch of calls did. ``pending`` calls ran out of transport retries (rerun)."""
+
+    total: int = 0
+    cached: int = 0
+    called: int = 0
+    failed: int = 0
+    pending: int = 0
+    tokens: int = 0
+    http_requests: int = 0
+    seconds: float = 0.0
+    pending_errors: list[str] = field(default_factory=list)
+
+    @property
+    def calls_per_second(self) -> float:
+        return self.called / self.seconds if self.seconds > 0 else 0.0
+
+
+class _Pending(Exception):
+    """Transport retries exhausted: leave the call unstored so that a rerun retries it."""
+
+
+class _Runner:
+    def __init__(self, judge: JudgeConfig, prompt_version: str, parse: Parser,
+                 store: ResponseStore, stop: threading.Event, stats: CallStats,
+                 lock: threading.Lock, client: Any) -> None:
+        self.judge, self.prompt_version, self.parse = judge, prompt_version, parse
+        self.store, self.stop, self.stats, self.lock, self.client = (
+            store, stop, stats, lock, client)
+
+    def _sleep(self, attempt: int, retry_after: float | None) -> None:
+        delay = min(self.judge.backoff_max_s, self.judge.backoff_s * 2 ** attempt)
+        delay = retry_after if retry_after is not None else delay * (0.5 + random.random() / 2)
+        self.stop.wait(min(delay, self.judge.backoff_max_s))
+
+    def _http(self, messages: list[dict[str, str]]) -> tuple[str, int]:
+        import openai
+
+        last = ""
+        for attempt in range(self.judge.max_retries + 1):
+            if self.stop.is_set():
+                raise _Pending("interrupted")
+            with self.lock:
+                self.stats.http_requests += 1
+            retry_after = None
+            try:
+                kwargs: dict[str, Any] = {"temperature": self.judge.temperature}
+                if self.judge.max_tokens:
+                    kwargs["max_tokens"] = self.judge.max_tokens
+                response = self.client.chat.completions.create(
+                    model=self.judge.model, messages=messages, **kwargs)
+                text = response.choices[0].message.content or ""
+                tokens = response.usage.total_tokens if response.usage else 0
+                return text, int(tokens or 0)
+            except openai.APIConnectionError as err:  # includes timeouts
+                last = f"{type(err).__name__}: {err}"
+            except openai.APIStatusError as err:
+                status = err.status_code
+                if status not in _RETRY_STATUS and status < 500:
+                    raise JudgeError(
+                        f"judge {self.judge.name!r} ({self.judge.base_url}, model "
+                        f"{self.judge.model!r}): HTTP {status}: {err.message}. Check the "
+                        f"model name and the key in ${self.judge.api_key_env}.") from err
+                last = f"HTTP {status}"
+                header = err.response.headers.get("retry-after") if err.response else None
+                if header and re.fullmatch(r"\d+(\.\d+)?", header.strip()):
+                    retry_after = float(header)
+            except (ValueError, KeyError, IndexError, AttributeError) as err:
+                last = f"unreadable response body: {err}"
+            if attempt < self.judge.max_retries:
+                self._sleep(attempt, retry_after)
+        raise _Pending(f"{self.judge.name}: gave up after {self.judge.max_retries + 1} "
+                       f"attempts ({last})")
+
+    def __call__(self, key: str, request: LLMRequest) -> dict[str, Any]:
+        raws: list[str] = []
+        tokens = 0
+        for attempt in range(self.judge.parse_retries + 1):
+            text, used = self._http(request.messages)
+            tokens += used
+            raws.append(text)
+            try:
+                output = (request.parse or self.parse)(text)
+            except ValueError as err:
+                error = f"{err}"
+                continue
+            return self._store(key, request, ok=True, output=output, raw=text, tokens=tokens,
+                               attempts=attempt + 1, rejected=raws[:-1])
+        return self._store(key, request, ok=False, error=f"malformed output after "
+                           f"{len(raws)} attempts: {error}", raws=raws, tokens=tokens,
+                           attempts=len(raws))
+
+    def _store(self, key: str, request: LLMRequest, **fields: Any) -> dict[str, Any]:
+        record = {"key": key, "judge": self.judge.name, "model": self.judge.model,
+                  "prompt_version": self.prompt_version, "input": request.payload,
+                  "at": datetime.now(timezone.utc).isoformat(timespec="seconds"), **fields}
+        self.store.append(record)
+        return record
+
+
+def run_calls(
+    jobs: Sequence[tuple[JudgeConfig, Sequence[LLMRequest]]],
+    prompt_version: str,
+    parse: Parser,
+    store: ResponseStore,
+    *,
+    retry_failures: bool = False,
+    show_progress: bool = False,
+    description: str = "LLM calls",
+    client_factory: Callable[[JudgeConfig], Any] | None = None,
+) -> CallStats:
+    """Make every call not yet in ``store``; all judges run at once, each with its own pool.
+
+    Args:
+        jobs: (judge, requests) pairs; requests of one judge share its concurrency limit.
+        prompt_version: part of every key (a new prompt never reuses old answers).
+        parse: turns response text into the stored output; raises ValueError to re-ask.
+        store: where finished calls are appended; also the cache consulted first.
+        retry_failures: call again the inputs whose stored record is a failure.
+        show_progress: draw a progress bar (done/total, calls/s, ETA, tokens) on stderr.
+        client_factory: builds the ``openai`` client of a judge (default: ``openai.OpenAI``).
+
+    Returns:
+        The counts; ``pending`` > 0 means some calls must be retried by running again.
+
+    Raises:
+        JudgeError: a judge answered with a non-retryable HTTP error or has no API key.
+        KeyboardInterrupt: after in-flight calls have finished and been stored.
+    """
+    stats, lock, stop = CallStats(), threading.Lock(), threading.Event()
+    todo: list[tuple[JudgeConfig, str, LLMRequest]] = []
+    for judge, requests in jobs:
+        seen: set[str] = set()
+        for request in requests:
+            key = request_key(judge, prompt_version, request.payload)
+            if key in seen:
+                continue
+            seen.add(key)
+            stats.total += 1
+            record = store.get(key)
+            if record is not None and (record.get("ok") or not retry_failures):
+                stats.cached += 1
+            else:
+                todo.append((judge, key, request))
+    start = time.monotonic()
+    progress, task_id = _progress(show_progress, description, stats)
+    executors: list[ThreadPoolExecutor] = []
+    try:
+        futures: dict[Future, JudgeConfig] = {}
+        for judge in dict.fromkeys(j for j, _, _ in todo):
+            factory = client_factory or _openai_client
+            runner = _Runner(judge, prompt_version, parse, store, stop, stats, lock,
+                             factory(judge))
+            executor = ThreadPoolExecutor(max_workers=judge.concurrency,
+                                          thread_name_prefix=f"judge-{judge.name}")
+            executors.append(executor)
+            for j, key, request in todo:
+                if j == judge:
+                    futures[executor.submit(runner, key, request)] = judge
+        for future in as_completed(futures):
+            try:
+                record = future.result()
+            except _Pending as err:
+                stats.pending += 1
+                if len(stats.pending_errors) < 10:
+                    stats.pending_errors.append(str(err))
+            else:
+                stats.called += 1
+                stats.failed += 0 if record.get("ok") else 1
+                stats.tokens += int(record.get("tokens") or 0)
+            if progress is not None:
+                elapsed = max(time.monotonic() - start, 1e-9)
+                progress.update(task_id, advance=1, rate=f"{stats.called / elapsed:.1f}/s",
+                                tokens=f"{stats.tokens:,}")
+    except BaseException:
+        stop.set()  # no new calls; in-flight ones finish and are stored
+        for executor in executors:
+            executor.shutdown(wait=True, cancel_futures=True)
+        raise
+    finally:
+        stats.seconds = time.monotonic() - start
+        for executor in executors:
+            executor.shutdown(wait=True)
+        if progress is not None:
+            progress.stop()
+    return stats
+
+
+def _openai_client(judge: JudgeConfig) -> Any:
+    import openai
+
+    return openai.OpenAI(base_url=judge.base_url, api_key=judge.api_key(),
+                         timeout=judge.timeout_s, max_retries=0)
+
+
+def _progress(show: bool, description: str, stats: CallStats) -> tuple[Any, Any]:
+    if not show:
+        return None, None
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        TextColumn("{task.fields[rate]}"), TimeRemainingColumn(),
+                        TextColumn("{task.fields[tokens]} tokens"),
+                        console=Console(stderr=True))
+    task_id = progress.add_task(description, total=stats.total, completed=stats.cached,
+                                rate="0.0/s", tokens="0")
+    progress.start()
+    return progress, task_id
