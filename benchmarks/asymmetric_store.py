@@ -15,57 +15,19 @@ Prints both wall times, their ratio and the documents encoded in each run.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-ROOT = Path(__file__).resolve().parents[1]
+from common import CEPILEPSY, random_bert, random_decoder
 
 
 def build_models(folder: Path, texts: list[str]) -> tuple[Path, Path, Path]:
     """Two random BERT query encoders (CLS) and one Qwen2 document encoder, all plain folders."""
-    import torch
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import (
-        BertConfig,
-        BertModel,
-        BertTokenizer,
-        PreTrainedTokenizerFast,
-        Qwen2Config,
-        Qwen2Model,
-    )
-
-    chars = sorted({ch for t in texts for ch in t if not ch.isspace()})
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *chars]
-    queries = []
-    for seed in (0, 1):
-        path = folder / f"query-bert-{seed}"
-        path.mkdir(parents=True)
-        (path / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
-        tokenizer = BertTokenizer(str(path / "vocab.txt"), tokenize_chinese_chars=True)
-        torch.manual_seed(seed)
-        BertModel(BertConfig(vocab_size=len(vocab), hidden_size=64, num_hidden_layers=1,
-                             num_attention_heads=2, intermediate_size=128,
-                             initializer_range=1.0)).save_pretrained(path)
-        tokenizer.save_pretrained(path)
-        queries.append(path)
-
-    backend = Tokenizer(models.BPE())
-    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    backend.decoder = decoders.ByteLevel()
-    backend.train_from_iterator(texts, trainers.BpeTrainer(
-        vocab_size=4000, special_tokens=["<|endoftext|>"],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False))
-    document = folder / "document-qwen2"
-    torch.manual_seed(2)
-    Qwen2Model(Qwen2Config(vocab_size=backend.get_vocab_size(), hidden_size=384,
-                           num_hidden_layers=4, num_attention_heads=6, num_key_value_heads=2,
-                           intermediate_size=1024)).save_pretrained(document)
-    PreTrainedTokenizerFast(tokenizer_object=backend,
-                            eos_token="<|endoftext|>").save_pretrained(document)
+    queries = [random_bert(folder / f"query-bert-{seed}", texts, hidden=64, layers=1, seed=seed)
+               for seed in (0, 1)]
+    document = random_decoder(folder / "document-qwen2", texts, hidden=384, layers=4, heads=6)
     return queries[0], queries[1], document
 
 
@@ -81,7 +43,7 @@ def cost_per_text(path: Path, pooling: str, texts: list[str]) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared/data/cEpilepsyQA")
+    parser.add_argument("--data", type=Path, default=CEPILEPSY)
     args = parser.parse_args()
     if not (args.data / "answer.csv").is_file():
         print(f"skipped: cEpilepsyQA not found at {args.data} (../shared/data)")

@@ -18,36 +18,12 @@ Prints each time (best of ``--repeats``), the ratios and both main scores.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def build_model(folder: Path, texts: list[str]) -> Path:
-    import torch
-    from sentence_transformers import SentenceTransformer, models
-    from transformers import BertConfig, BertModel, BertTokenizer
-
-    raw = folder / "raw"
-    raw.mkdir(parents=True)
-    chars = sorted({ch for t in texts for ch in t if not ch.isspace()})
-    (raw / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]",
-                                              *chars]) + "\n", encoding="utf-8")
-    tokenizer = BertTokenizer(str(raw / "vocab.txt"), tokenize_chinese_chars=True)
-    torch.manual_seed(0)
-    BertModel(BertConfig(vocab_size=len(tokenizer.vocab), hidden_size=128, num_hidden_layers=1,
-                         num_attention_heads=2, intermediate_size=256,
-                         initializer_range=1.0)).save_pretrained(raw)
-    tokenizer.save_pretrained(raw)
-    model = SentenceTransformer(modules=[models.Transformer(str(raw), max_seq_length=256),
-                                         models.Pooling(128, pooling_mode="cls")], device="cpu")
-    model.save(str(folder / "st"))
-    return folder / "st"
+from common import CEPILEPSY, random_bert
 
 
 def plain_task(data_dir: Path):
@@ -76,7 +52,7 @@ def plain_task(data_dir: Path):
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared/data/cEpilepsyQA")
+    parser.add_argument("--data", type=Path, default=CEPILEPSY)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     if not (args.data / "answer.csv").is_file():
@@ -95,7 +71,8 @@ def main() -> int:
         task_class, data = plain_task(work / "data")
         queries = [q["text"] for q in data.queries]
         documents = [f"{d['title']} {d['text']}".strip() for d in data.corpus]
-        model = load_model(str(build_model(work / "model", documents)))
+        model = load_model(str(random_bert(work / "model", documents, hidden=128, layers=1,
+                                            max_seq_length=256)))
         st = model.model
         st.encode(queries[:64])  # warm-up
 

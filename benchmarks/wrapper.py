@@ -18,18 +18,16 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-ROOT = Path(__file__).resolve().parents[1]
+from common import CEPILEPSY, ROOT, random_bert
 
 
 def load_queries(count: int) -> tuple[list[str], str]:
-    source = ROOT.parent / "shared/data/cEpilepsyQA/question.csv"
+    source = CEPILEPSY / "question.csv"
     if source.is_file():
         with source.open(encoding="utf-8", newline="") as handle:
             texts = [row["content"] for row in csv.DictReader(handle)]
@@ -39,27 +37,6 @@ def load_queries(count: int) -> tuple[list[str], str]:
         texts = [json.loads(line)["text"] for line in sample.read_text("utf-8").splitlines()]
         label = "bundled sample queries"
     return [texts[i % len(texts)] for i in range(count)], label
-
-
-def build(folder: Path, texts: list[str]) -> tuple[Path, Path]:
-    import torch
-    from sentence_transformers import SentenceTransformer, models
-    from transformers import BertConfig, BertModel, BertTokenizer
-
-    raw = folder / "raw"
-    raw.mkdir(parents=True)
-    chars = sorted({ch for t in texts for ch in t if not ch.isspace()})
-    (raw / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]",
-                                              *chars]) + "\n", encoding="utf-8")
-    tokenizer = BertTokenizer(str(raw / "vocab.txt"), tokenize_chinese_chars=True)
-    torch.manual_seed(0)
-    BertModel(BertConfig(vocab_size=len(tokenizer.vocab), hidden_size=128, num_hidden_layers=2,
-                         num_attention_heads=2, intermediate_size=256)).save_pretrained(raw)
-    tokenizer.save_pretrained(raw)
-    st = SentenceTransformer(modules=[models.Transformer(str(raw), max_seq_length=512),
-                                      models.Pooling(128, pooling_mode="cls")], device="cpu")
-    st.save(str(folder / "st"))
-    return raw, folder / "st"
 
 
 def best_of(repeats: int, **calls) -> dict[str, float]:
@@ -91,7 +68,8 @@ def main() -> int:
     queries, label = load_queries(args.queries)
     bs = args.batch_size
     with tempfile.TemporaryDirectory() as tmp:
-        raw_dir, st_dir = build(Path(tmp), queries)
+        st_dir = random_bert(Path(tmp), queries, hidden=128, layers=2, max_seq_length=512)
+        raw_dir = Path(tmp) / "raw"
         tokenizer = AutoTokenizer.from_pretrained(raw_dir)
         model = AutoModel.from_pretrained(raw_dir).eval()
         st = SentenceTransformer(str(st_dir), device="cpu")

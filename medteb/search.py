@@ -85,6 +85,32 @@ def _as_matrix(embeddings: Array, normalise: bool) -> np.ndarray:
     return matrix
 
 
+def document_loader(corpus: CorpusDatasetType, task_metadata: TaskMetadata,
+                    batch_size: int) -> Any:
+    """mteb's document dataloader for a text corpus, built column-wise.
+
+    Gives the rows mteb's ``create_dataloader(..., prompt_type=document)`` gives (``text`` = title
+    and text joined, ``body`` = the text, the other columns kept) without its row-by-row
+    ``Dataset.map``, which costs about as much as encoding with a small model.
+    """
+    from datasets import Dataset
+    from mteb._create_dataloaders import _custom_collate_fn, create_dataloader
+    from mteb.types import PromptType
+    from torch.utils.data import DataLoader
+
+    if task_metadata.get_modalities(PromptType.document) != ["text"]:
+        return create_dataloader(corpus, task_metadata=task_metadata,
+                                 prompt_type=PromptType.document, batch_size=batch_size)
+    columns = corpus.to_dict()
+    bodies = columns["text"]
+    titles = columns.get("title") or [None] * len(bodies)
+    columns["text"] = [f"{t} {b}".strip() if t else b.strip()
+                       for t, b in zip(titles, bodies, strict=True)]
+    columns["body"] = bodies
+    return DataLoader(Dataset.from_dict(columns), batch_size=batch_size,
+                      collate_fn=_custom_collate_fn, shuffle=False)
+
+
 def unique_rows(keys: Sequence[Any]) -> tuple[list[int], np.ndarray]:
     """First row of each distinct key, and for every row the index of its key in that list."""
     slots: dict[Any, int] = {}
@@ -131,7 +157,6 @@ class ExactSearch:
     def _encode_documents(self, rows: list[int], task_metadata: TaskMetadata, hf_split: str,
                           hf_subset: str, encode_kwargs: EncodeKwargs) -> np.ndarray:
         """Embeddings of corpus ``rows``: each distinct text encoded once."""
-        from mteb._create_dataloaders import create_dataloader
         from mteb.types import PromptType
 
         assert self._corpus is not None
@@ -140,9 +165,7 @@ class ExactSearch:
         keep, inverse = unique_rows(list(zip(titles, subset["text"], strict=True)))
         distinct = subset.select(keep) if len(keep) < len(subset) else subset
         embeddings = self.model.encode(
-            create_dataloader(distinct, task_metadata=task_metadata,
-                              prompt_type=PromptType.document,
-                              batch_size=encode_kwargs.get("batch_size", 32)),
+            document_loader(distinct, task_metadata, encode_kwargs.get("batch_size", 32)),
             task_metadata=task_metadata, hf_split=hf_split, hf_subset=hf_subset,
             prompt_type=PromptType.document, **encode_kwargs)
         self.documents_encoded += len(keep)

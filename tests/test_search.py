@@ -99,3 +99,21 @@ def test_only_plain_dense_encoders_are_wrapped() -> None:
     euclidean.mteb_model_meta = euclidean.mteb_model_meta.model_copy(
         update={"similarity_fn_name": ScoringFunction.EUCLIDEAN})
     assert not supports(euclidean)
+
+
+def test_document_loader_gives_mteb_batches() -> None:
+    from datasets import Dataset
+    from mteb._create_dataloaders import create_dataloader
+    from mteb.types import PromptType
+
+    from medteb.search import document_loader
+
+    metadata = get_task("MedTEB-Retrieval").metadata
+    corpus = Dataset.from_list([{"id": "a", "title": "", "text": " 文一 "},
+                                {"id": "b", "title": "标题", "text": "文二"},
+                                {"id": "c", "title": "", "text": "文三"}])
+    ours = list(document_loader(corpus, metadata, 2))
+    mtebs = list(create_dataloader(corpus, task_metadata=metadata,
+                                   prompt_type=PromptType.document, batch_size=2))
+    assert ours == mtebs
+    assert ours[0]["text"] == ["文一", "标题 文二"]
