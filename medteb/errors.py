@@ -71,3 +71,7 @@ class SubmissionError(MedtebError, ValueError):
             f"{source}: submission rejected, {len(self.problems)} problem(s); nothing was "
             f"written:\n{lines}\nSee docs/submitting_results.md."
         )
+
+
+class TrainingError(MedtebError, ValueError):
+    """Training data, settings or a checkpoint that a training stage cannot use."""
