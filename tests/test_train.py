@@ -211,3 +211,49 @@ def test_recipe_and_settings_are_checked() -> None:
     assert PairRecipe().matryoshka_dims(256, 2560) == (256, 512, 1024, 2048, 2560)
     with pytest.raises(TrainingError, match="must include the target dimension 100"):
         PairRecipe(mrl_dims=(64, 128)).matryoshka_dims(100, 128)
+
+
+# --- CLI ----------------------------------------------------------------------------------------
+
+def test_cli_trains_a_pair_and_prints_the_run_command(tiny_bert: Path, tiny_decoder: Path,
+                                                      tmp_path: Path, capsys) -> None:
+    from medteb.cli import main
+
+    (tmp_path / "texts.txt").write_text("\n".join(TEXTS) + "\n", encoding="utf-8")
+    assert main(["train", "alignment-data", str(tmp_path / "texts.txt"), "-o",
+                 str(tmp_path / "align.jsonl")]) == 0
+    assert capsys.readouterr().out == f"8 alignment texts written to {tmp_path / 'align.jsonl'}\n"
+    (tmp_path / "train.jsonl").write_text("".join(
+        json.dumps({"query": t.query, "pos": list(t.positives), "neg": list(t.negatives)},
+                   ensure_ascii=False) + "\n" for t in TRIPLETS), encoding="utf-8")
+    out = tmp_path / "pair"
+    argv = ["train", "pair", "--query-model", str(tiny_bert), "--document-model",
+            str(tiny_decoder), "--alignment-data", str(tmp_path / "align.jsonl"),
+            "--train-data", str(tmp_path / "train.jsonl"), "-o", str(out), "--dim", "48",
+            "--lora-rank", "4", "--lora-alpha", "8", "--query-max-length", "32",
+            "--document-max-length", "32", "--precision", "fp32", "-v", "0",
+            *[flag for stage in ("document", "alignment", "joint")
+              for flag in (f"--{stage}-batch-size", "4", f"--{stage}-max-steps", "2")]]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert f"--query-model {out / 'query'} --document-model {out / 'document'} " \
+           "--document-pooling last-token --truncate-dim 48 --no-instructions" in printed
+    pair = json.loads((out / "medteb_pair.json").read_text(encoding="utf-8"))
+    assert pair["query"]["projection"] is True and pair["mrl_dims"] == [48, 64]
+    assert '"lora_rank": 4' in (out / "README.md").read_text("utf-8")
+
+    from medteb.train.pair import load_pair_spec
+
+    encoder = load_pair_spec(out, use_store=False).load()  # what `medteb run` loads
+    assert encoder.dim == 48
+
+
+def test_cli_reports_bad_training_data(tmp_path: Path, capsys) -> None:
+    from medteb.cli import main
+
+    (tmp_path / "a.txt").write_text("头痛\n", encoding="utf-8")
+    code = main(["train", "pair", "--query-model", str(tmp_path), "--document-model",
+                 str(tmp_path), "--alignment-data", str(tmp_path / "a.txt"), "--train-data",
+                 str(tmp_path / "none.jsonl"), "-o", str(tmp_path / "out")])
+    assert code == 2
+    assert "none.jsonl does not exist; give a triplet .jsonl file" in capsys.readouterr().err

@@ -16,7 +16,7 @@ from medteb.cli.common import DEMO_NOTE
 from medteb.errors import MedtebError
 
 #: subcommand modules of ``medteb.cli``, in the order ``medteb --help`` lists them
-COMMANDS = ("run", "encode", "tasks", "leaderboard", "report", "submit")
+COMMANDS = ("run", "encode", "tasks", "leaderboard", "report", "submit", "train")
 
 
 def build_parser() -> argparse.ArgumentParser:
