@@ -16,3 +16,17 @@
 Importing this package is light; torch, transformers and peft load when a stage runs.
 See docs/training.md.
 """
+
+from __future__ import annotations
+
+
+def require_training_extras() -> None:
+    """Raise :class:`~medteb.errors.TrainingError` if ``peft`` or ``accelerate`` is missing."""
+    import importlib.util
+
+    from medteb.errors import TrainingError
+
+    missing = [name for name in ("peft", "accelerate") if importlib.util.find_spec(name) is None]
+    if missing:
+        raise TrainingError(f"training needs {' and '.join(missing)}; install them with "
+                            "pip install 'medteb[train]'")

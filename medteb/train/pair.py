@@ -121,8 +121,10 @@ def train_pair(query_model: str, document_model: str, output: str | Path,
     Raises:
         TrainingError: bad settings or data; UnknownModelError: a model cannot be loaded.
     """
+    from medteb.train import require_training_extras
     from medteb.train.encoders import DocumentEncoder, QueryEncoder
 
+    require_training_extras()
     recipe = recipe or PairRecipe()
     recipe.check()
     if not alignment_texts:
