@@ -85,6 +85,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                           help=f"stop {title} after this many steps (overrides --epochs)")
     pair.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp16"), default="auto",
                       help="auto: bf16 (or fp16) on a GPU, fp32 on CPU")
+    pair.add_argument("--document-dtype", choices=("float32", "bfloat16", "float16"),
+                      default="float32",
+                      help="document encoder weights' dtype (LoRA adapters stay float32)")
     pair.add_argument("--gradient-checkpointing", action="store_true")
     pair.add_argument("--checkpoint-every", type=positive_int, default=500,
                       help="steps between checkpoints (default 500)")
@@ -135,7 +138,8 @@ def _pair(args: argparse.Namespace) -> int:
         lora_alpha=args.lora_alpha, lora_dropout=args.lora_dropout,
         negatives_per_query=args.negatives_per_query, query_template=args.query_template,
         document_stage=None if args.skip_document_stage else settings("document"),
-        alignment_stage=settings("alignment"), joint_stage=settings("joint"), device=args.device)
+        alignment_stage=settings("alignment"), joint_stage=settings("joint"),
+        document_dtype=args.document_dtype, device=args.device)
     recipe.check()
     texts = alignment_texts(args.alignment_data, min_chars=1)
     triplets = read_triplets(args.train_data, args.split)

@@ -149,7 +149,8 @@ def train_pair(query_model: str, document_model: str, output: str | Path,
         if _finished(prepared) is None:
             say(f"document preparation: {document_model} (LoRA rank {recipe.lora_rank}, "
                 f"alpha {recipe.lora_alpha})")
-            document = DocumentEncoder.load(document_model, recipe.document_max_length, device)
+            document = DocumentEncoder.load(document_model, recipe.document_max_length, device,
+                                            recipe.document_dtype)
             query_width = _query_width(query_model, recipe, device)
             dim = recipe.dim or query_width
             dims = recipe.matryoshka_dims(dim, document.dim)
@@ -167,7 +168,8 @@ def train_pair(query_model: str, document_model: str, output: str | Path,
 
     # 1. Stage I: query-encoder alignment, document encoder frozen
     aligned = stages / "alignment"
-    document = DocumentEncoder.load(document_source, recipe.document_max_length, device)
+    document = DocumentEncoder.load(document_source, recipe.document_max_length, device,
+                                    recipe.document_dtype)
     if _finished(aligned) is None:
         _seed_all(recipe.alignment_stage.seed)
         query = QueryEncoder.load(query_model, recipe.dim, recipe.query_pooling,

@@ -56,6 +56,9 @@ class PairRecipe:
         document_stage: settings of document preparation; None skips it (an already prepared
             document encoder).
         alignment_stage / joint_stage: settings of Stage I and Stage II.
+        document_dtype: the document encoder's weights (``float32``, ``bfloat16``,
+            ``float16``); LoRA adapters stay float32 (``peft``'s default), so half-precision base
+            weights halve memory without rounding the updates.
         device: torch device; None picks CUDA when available.
     """
 
@@ -75,6 +78,7 @@ class PairRecipe:
     document_stage: StageSettings | None = field(default_factory=StageSettings)
     alignment_stage: StageSettings = field(default_factory=StageSettings)
     joint_stage: StageSettings = field(default_factory=StageSettings)
+    document_dtype: str = "float32"
     device: str | None = None
 
     def check(self) -> None:
@@ -86,6 +90,9 @@ class PairRecipe:
         if self.lora_rank < 1 or self.lora_alpha <= 0:
             raise TrainingError(f"LoRA rank and alpha must be positive, got rank "
                                 f"{self.lora_rank}, alpha {self.lora_alpha}")
+        if self.document_dtype not in ("float32", "bfloat16", "float16"):
+            raise TrainingError(f"document dtype must be float32, bfloat16 or float16, got "
+                                f"{self.document_dtype!r}")
         if self.negatives_per_query < 0:
             raise TrainingError("negatives_per_query cannot be negative")
         for name in STAGES:
