@@ -257,3 +257,16 @@ def test_cli_reports_bad_training_data(tmp_path: Path, capsys) -> None:
                  str(tmp_path / "none.jsonl"), "-o", str(tmp_path / "out")])
     assert code == 2
     assert "none.jsonl does not exist; give a triplet .jsonl file" in capsys.readouterr().err
+
+
+def test_half_precision_needs_a_gpu_and_pairs_need_their_file(tmp_path: Path) -> None:
+    from medteb.train.loop import resolve_precision
+    from medteb.train.pair import load_pair_spec
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    assert resolve_precision("auto") == "fp32"
+    with pytest.raises(TrainingError, match="precision bf16 needs a CUDA GPU; use fp32"):
+        resolve_precision("bf16")
+    with pytest.raises(TrainingError, match="holds no medteb_pair.json; is it a `medteb train`"):
+        load_pair_spec(tmp_path)
