@@ -168,7 +168,7 @@ def _texts_of(path: Path) -> Iterable[str]:
                 value = row.get(key) if isinstance(row, dict) else None
                 values = value if isinstance(value, list) else [value]
                 yield from (v for v in values if isinstance(v, str))
-    elif suffix in (".csv", ".tsv", ".txt"):
+    elif suffix in (".csv", ".tsv"):
         with path.open(encoding="utf-8", newline="") as handle:
             reader = csv.DictReader(handle, delimiter="\t" if suffix == ".tsv" else ",")
             column = next((c for c in TEXT_COLUMNS if c in (reader.fieldnames or [])), None)

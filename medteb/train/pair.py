@@ -17,7 +17,7 @@ import os
 import shlex
 import shutil
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -275,7 +275,3 @@ def load_pair_spec(output: str | Path, **overrides: Any) -> AsymmetricSpec:
         document=SideConfig(str(out / document["path"]), pooling=document["pooling"],
                             max_length=document["max_length"]),
         truncate_dim=pair["truncate_dim"], query_template=pair["query_template"], **overrides)
-
-
-def recipe_dict(recipe: PairRecipe) -> dict[str, Any]:
-    return asdict(recipe)
