@@ -21,8 +21,11 @@ def tiny_query_bert(texts: list[str], folder: Path, hidden: int = 32) -> Path:
     """A random one-layer BERT, one token per CJK character of ``texts``, CLS pooling (ST)."""
     import torch
     from sentence_transformers import SentenceTransformer
-    from sentence_transformers.sentence_transformer.modules import Pooling, Transformer
     from transformers import BertConfig, BertModel, BertTokenizer
+
+    from medteb.train.encoders import st_modules
+
+    _, Pooling, Transformer = st_modules()
 
     chars = sorted({ch for t in texts for ch in t if "\u4e00" <= ch <= "\u9fff"})
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *"0123456789", *chars]

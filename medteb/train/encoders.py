@@ -36,6 +36,28 @@ def _move(batch: dict[str, Any], device: Any) -> dict[str, Any]:
     return {k: v.to(device) if hasattr(v, "to") else v for k, v in batch.items()}
 
 
+def st_modules() -> tuple[Any, Any, Any]:
+    """sentence-transformers' ``Dense``, ``Pooling`` and ``Transformer`` (ST 6 moved them)."""
+    try:
+        from sentence_transformers.sentence_transformer.modules import (
+            Dense,
+            Pooling,
+            Transformer,
+        )
+    except ImportError:  # sentence-transformers < 6
+        from sentence_transformers.models import Dense, Pooling, Transformer
+    return Dense, Pooling, Transformer
+
+
+def _width(model: Any) -> int:
+    for name in ("get_embedding_dimension",  # sentence-transformers >= 6
+                 "get_sentence_embedding_dimension", "get_word_embedding_dimension"):
+        get = getattr(model, name, None)
+        if get is not None:
+            return int(get())
+    raise TrainingError(f"cannot tell the output width of {type(model).__name__}")
+
+
 class QueryEncoder:
     """The query side being trained; ``module`` is the ``SentenceTransformer`` (an nn.Module)."""
 
@@ -54,8 +76,8 @@ class QueryEncoder:
         """
         import torch
         from sentence_transformers import SentenceTransformer
-        from sentence_transformers.sentence_transformer.modules import Dense, Pooling, Transformer
 
+        Dense, Pooling, Transformer = st_modules()
         if pooling not in ("cls", "mean"):
             raise TrainingError(f"query pooling must be cls or mean, got {pooling!r}")
         source, local = _source(model)
@@ -64,14 +86,14 @@ class QueryEncoder:
                 st = SentenceTransformer(source, device=device, local_files_only=True)
             else:
                 transformer = Transformer(source, max_seq_length=max_length)
-                width = transformer.get_embedding_dimension()
+                width = _width(transformer)
                 st = SentenceTransformer(modules=[transformer, Pooling(width, pooling)],
                                          device=device)
         except Exception as err:
             raise UnknownModelError(f"cannot load query model {model!r}: "
                                     f"{type(err).__name__}: {err}") from err
         st.max_seq_length = max_length
-        width = int(st.get_embedding_dimension())
+        width = _width(st)
         projected = dim is not None and dim != width
         if projected:
             st.append(Dense(width, dim, bias=True, activation_function=torch.nn.Identity()))
@@ -80,7 +102,7 @@ class QueryEncoder:
 
     @property
     def dim(self) -> int:
-        return int(self.module.get_embedding_dimension())
+        return _width(self.module)
 
     def enable_gradient_checkpointing(self) -> None:
         auto = getattr(self.module[0], "auto_model", None)
@@ -90,7 +112,8 @@ class QueryEncoder:
 
     def __call__(self, texts: Sequence[str]) -> Tensor:
         device = next(self.module.parameters()).device
-        features = _move(self.module.preprocess(list(texts)), device)
+        prepare = getattr(self.module, "preprocess", None) or self.module.tokenize  # ST < 6
+        features = _move(prepare(list(texts)), device)
         return self.module(features)["sentence_embedding"]
 
     def save(self, path: str | Path) -> None:
