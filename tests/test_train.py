@@ -274,3 +274,37 @@ def test_half_precision_needs_a_gpu_and_pairs_need_their_file(tmp_path: Path) ->
         resolve_precision("bf16")
     with pytest.raises(TrainingError, match="holds no medteb_pair.json; is it a `medteb train`"):
         load_pair_spec(tmp_path)
+
+
+def test_cli_prepares_a_document_encoder_once_for_later_pairs(tiny_bert: Path, tiny_decoder: Path,
+                                                              tmp_path: Path, capsys) -> None:
+    from medteb.cli import main
+
+    (tmp_path / "train.jsonl").write_text("".join(
+        json.dumps({"query": t.query, "pos": list(t.positives), "neg": list(t.negatives)},
+                   ensure_ascii=False) + "\n" for t in TRIPLETS), encoding="utf-8")
+    small = ["--lora-rank", "4", "--lora-alpha", "8", "--document-max-length", "32",
+             "--precision", "fp32", "-v", "0"]
+    base = ["train", "document", "--document-model", str(tiny_decoder), "--train-data",
+            str(tmp_path / "train.jsonl"), "-o", str(tmp_path / "doc"), *small,
+            "--document-batch-size", "4", "--document-max-steps", "2"]
+    assert main(base) == 2
+    assert "give --dim (the query encoder's dimension) or --mrl-dims" in capsys.readouterr().err
+    assert main([*base, "--dim", "32"]) == 0
+    assert "--skip-document-stage" in capsys.readouterr().out
+    prepared = tmp_path / "doc" / "document"
+    stage = json.loads((prepared / "stage.json").read_text(encoding="utf-8"))
+    assert stage["extra"]["mrl_dims"] == [32, 64] and stage["log"]["steps"] == 2
+
+    (tmp_path / "texts.txt").write_text("\n".join(TEXTS) + "\n", encoding="utf-8")
+    out = tmp_path / "pair"
+    assert main(["train", "pair", "--query-model", str(tiny_bert), "--document-model",
+                 str(prepared), "--skip-document-stage", "--alignment-data",
+                 str(tmp_path / "texts.txt"), "--train-data", str(tmp_path / "train.jsonl"),
+                 "-o", str(out), "--query-max-length", "32", *small,
+                 *[flag for stage in ("alignment", "joint")
+                   for flag in (f"--{stage}-batch-size", "4", f"--{stage}-max-steps", "2")]]) == 0
+    assert "--truncate-dim 32" in capsys.readouterr().out
+    pair = json.loads((out / "medteb_pair.json").read_text(encoding="utf-8"))
+    assert pair["mrl_dims"] == [32, 64] and pair["query"]["projection"] is False
+    assert not (out / "stages" / "document").exists()

@@ -147,20 +147,10 @@ def train_pair(query_model: str, document_model: str, output: str | Path,
     document_source = document_model
     if recipe.document_stage is not None:
         if _finished(prepared) is None:
-            say(f"document preparation: {document_model} (LoRA rank {recipe.lora_rank}, "
-                f"alpha {recipe.lora_alpha})")
-            document = DocumentEncoder.load(document_model, recipe.document_max_length, device,
-                                            recipe.document_dtype)
-            query_width = _query_width(query_model, recipe, device)
-            dim = recipe.dim or query_width
-            dims = recipe.matryoshka_dims(dim, document.dim)
-            log = prepare_document_encoder(document, document_triplets or triplets, recipe,
-                                           dims, checkpoints / "document", **common)
-            document.merge_lora()
-            _replace_dir(lambda p, d=document, lg=log, ds=dims: _save_stage(
-                d.save, p, lg, {"mrl_dims": list(ds)}), prepared)
-            logs.append(log)
-            del document
+            dim = recipe.dim or _query_width(query_model, recipe, device)
+            logs.append(train_document_encoder(
+                document_model, prepared, document_triplets or triplets, recipe, dim,
+                checkpoints / "document", **common))
         else:
             logs.append(_stage_log(prepared))
             say(f"document preparation: finished earlier, {prepared}")
@@ -200,7 +190,8 @@ def train_pair(query_model: str, document_model: str, output: str | Path,
     _replace_dir(document.save, out / "document")
     command = run_command(out, dim, recipe)
     projected = bool((_finished(aligned) or {}).get("extra", {}).get("projected"))
-    mrl = (_finished(prepared) or {}).get("extra", {}).get("mrl_dims")
+    mrl = (_finished(prepared) or _finished(Path(document_model).expanduser())
+           or {}).get("extra", {}).get("mrl_dims")  # from a `train document` folder too
     pair = {
         "query": {"path": "query", "pooling": "auto", "max_length": recipe.query_max_length,
                   "base_model": query_model, "projection": projected},
@@ -215,6 +206,45 @@ def train_pair(query_model: str, document_model: str, output: str | Path,
     _write_text(out / "README.md", model_card(pair, recipe, logs, data_description or {}))
     say(f"saved the pair to {out}; evaluate it with:\n  {command}")
     return PairResult(out, dim, command, logs)
+
+
+def train_document_encoder(document_model: str, output: str | Path,
+                           triplets: Sequence[Triplet], recipe: PairRecipe, dim: int,
+                           checkpoint_dir: str | Path | None = None, resume: bool = True,
+                           on_progress: Callable[[str], None] | None = None,
+                           show_progress: bool = True) -> StageLog:
+    """Document-encoder preparation on its own: LoRA + Matryoshka InfoNCE, merged and saved.
+
+    ``output`` becomes a plain transformers folder (LoRA merged) with ``stage.json``; pass it to
+    :func:`train_pair` as ``document_model`` with ``recipe.document_stage=None``
+    (``--skip-document-stage``) to train any number of query encoders against it.
+
+    Args:
+        dim: the target (query) dimension; the Matryoshka dimensions are
+            :meth:`PairRecipe.matryoshka_dims` of it.
+        checkpoint_dir: where the running stage checkpoints; None disables checkpoints.
+    """
+    from medteb.train import require_training_extras
+    from medteb.train.encoders import DocumentEncoder
+
+    require_training_extras()
+    recipe.check()
+    if not triplets:
+        raise TrainingError("document preparation needs training triplets; none were given")
+    say = on_progress or (lambda _line: None)
+    say(f"document preparation: {document_model} (LoRA rank {recipe.lora_rank}, "
+        f"alpha {recipe.lora_alpha})")
+    document = DocumentEncoder.load(document_model, recipe.document_max_length,
+                                    _device(recipe.device), recipe.document_dtype)
+    dims = recipe.matryoshka_dims(dim, document.dim)
+    say(f"document preparation: Matryoshka dimensions {list(dims)}")
+    log = prepare_document_encoder(document, triplets, recipe, dims, checkpoint_dir, resume,
+                                   say, None, show_progress)
+    document.merge_lora()
+    Path(output).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    _replace_dir(lambda p: _save_stage(document.save, p, log, {"mrl_dims": list(dims)}),
+                 Path(output).expanduser())
+    return log
 
 
 def _query_width(query_model: str, recipe: PairRecipe, device: str) -> int:
