@@ -86,7 +86,7 @@ def _changed(before: dict, module) -> set[str]:
 
 
 FAST = StageSettings(batch_size=4, max_steps=3, learning_rate=1e-3, warmup_ratio=0.0,
-                     precision="fp32")
+                     precision="fp32", gradient_checkpointing=True)  # exercised on both sides
 
 
 def test_stage_one_leaves_the_document_encoder_unchanged(tiny_bert: Path,
