@@ -19,6 +19,16 @@ from medteb.train.data import Triplet, alignment_texts, read_triplets  # noqa: E
 from medteb.train.loop import StageSettings  # noqa: E402
 from medteb.train.recipe import PairRecipe  # noqa: E402
 
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Tiny models gain nothing from threads; one avoids oversubscription stalls on shared cores."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 TEXTS = ["癫痫发作怎么办", "头痛吃什么药", "高血压饮食注意", "孩子发烧怎么办", "失眠如何治疗",
          "糖尿病能吃水果吗", "感冒咳嗽", "胃痛怎么缓解"]
 TRIPLETS = [Triplet(t, (t + "，建议就医检查",), (TEXTS[(i + 1) % len(TEXTS)] + "的回答",))
