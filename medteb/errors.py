@@ -79,3 +79,7 @@ class BuildInputError(MedtebError, ValueError):
 
 class JudgeError(MedtebError, RuntimeError):
     """An LLM judge that cannot be used at all (missing API key, HTTP 401/403/404, ...)."""
+
+
+class TrainingError(MedtebError, ValueError):
+    """Training data, settings or a checkpoint that a training stage cannot use."""

@@ -17,7 +17,7 @@ from medteb.errors import MedtebError
 
 #: subcommand modules of ``medteb.cli``, in the order ``medteb --help`` lists them
 COMMANDS = ("run", "encode", "speed", "tasks", "leaderboard", "report", "submit",
-            "build")
+            "build", "train")
 
 
 def build_parser() -> argparse.ArgumentParser:

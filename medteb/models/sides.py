@@ -237,19 +237,7 @@ class PooledSide:
         Returns:
             ``input_ids`` and ``attention_mask`` tensors (right-padded).
         """
-        max_length = self.config.max_length
-        if self.pooling != "last-token":
-            return self.tokenizer(list(texts), truncation=True, max_length=max_length,
-                                  padding=True, return_tensors="pt")
-        eos = self.tokenizer.eos_token_id
-        encoded = self.tokenizer(list(texts), truncation=True, max_length=max_length,
-                                 padding=False)
-        ids = []
-        for row in encoded["input_ids"]:
-            if not row or row[-1] != eos:  # the tokenizer did not end the sequence with EOS
-                row = [*row[: max_length - 1], eos]
-            ids.append(row)
-        return self.tokenizer.pad({"input_ids": ids}, padding=True, return_tensors="pt")
+        return tokenize_for_pooling(self.tokenizer, texts, self.pooling, self.config.max_length)
 
     def encode(self, texts: Sequence[str], batch_size: int, show_progress: bool,
                desc: str) -> np.ndarray:
@@ -271,12 +259,44 @@ class PooledSide:
         return out
 
     def _pool(self, hidden: Any, mask: Any) -> Any:
-        import torch
+        return pool_hidden(hidden, mask, self.pooling)
 
-        if self.pooling == "cls":
-            return hidden[:, 0]
-        if self.pooling == "mean":
-            weights = mask.unsqueeze(-1).to(hidden.dtype)
-            return (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
-        last = mask.sum(1) - 1  # right padding: the appended EOS is the last real token
-        return hidden[torch.arange(hidden.shape[0], device=hidden.device), last]
+
+def tokenize_for_pooling(tokenizer: Any, texts: Sequence[str], pooling: str,
+                         max_length: int) -> dict[str, Any]:
+    """Tokenize a batch for ``pooling``: truncated, EOS appended for last-token, right-padded.
+
+    Shared by encoding (:class:`PooledSide`) and training (:mod:`medteb.train`), so a trained
+    encoder sees its inputs exactly as ``medteb run`` will present them.
+
+    Returns:
+        ``input_ids`` and ``attention_mask`` tensors (right-padded).
+    """
+    if pooling != "last-token":
+        return tokenizer(list(texts), truncation=True, max_length=max_length, padding=True,
+                         return_tensors="pt")
+    eos = tokenizer.eos_token_id
+    encoded = tokenizer(list(texts), truncation=True, max_length=max_length, padding=False)
+    ids = []
+    for row in encoded["input_ids"]:
+        if not row or row[-1] != eos:  # the tokenizer did not end the sequence with EOS
+            row = [*row[: max_length - 1], eos]
+        ids.append(row)
+    return tokenizer.pad({"input_ids": ids}, padding=True, return_tensors="pt")
+
+
+def pool_hidden(hidden: Any, mask: Any, pooling: str) -> Any:
+    """Pool final hidden states ``(batch, tokens, dim)`` of right-padded inputs to ``(batch, dim)``.
+
+    ``cls``: the first token; ``mean``: the masked mean; ``last-token``: the last real token
+    (the appended EOS).
+    """
+    import torch
+
+    if pooling == "cls":
+        return hidden[:, 0]
+    if pooling == "mean":
+        weights = mask.unsqueeze(-1).to(hidden.dtype)
+        return (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
+    last = mask.sum(1) - 1  # right padding: the appended EOS is the last real token
+    return hidden[torch.arange(hidden.shape[0], device=hidden.device), last]
