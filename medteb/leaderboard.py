@@ -17,8 +17,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from medteb.results import SETTING_TITLES, SETTINGS, Entry
-from medteb.taskdefs import BENCHMARK_ORDER, CMEDQA_TASKS, NEW_TASKS
+from medteb.results import SETTING_TITLES, Entry
+from medteb.taskdefs import BENCHMARK_ORDER, CMEDQA_TASKS, NEW_TASKS, SETTINGS
 
 #: column label of each task, in the paper's order
 TASK_COLUMNS = dict(zip(BENCHMARK_ORDER, ("CMedQA-v1", "CMedQA-v2", "Retrieval", "Rerank", "STS"),

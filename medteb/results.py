@@ -58,7 +58,6 @@ SPEED_TASK = "MedTEB-Speed"
 PROVENANCE_KEY = "medteb_provenance"
 
 #: the boards of the leaderboard, in the order they are shown
-SETTINGS = ("zero-shot", "fine-tuned", "sample")
 SETTING_TITLES = {
     "zero-shot": "Zero-shot",
     "fine-tuned": "Fine-tuned on MedTEB's training splits",

@@ -34,6 +34,9 @@ def tasks_root() -> Path:
     )
 
 
+#: the leaderboard's settings (boards); defined here so the CLI can list them without mteb
+SETTINGS = ("zero-shot", "fine-tuned", "sample")
+
 class HubSource(BaseModel):
     """A published Hugging Face dataset in mteb's layout, pinned to a revision."""
 

@@ -22,6 +22,7 @@ def test_default_run_is_the_offline_demo(in_tmp: Path, capsys: pytest.CaptureFix
     assert main([]) == 0
     out, err = capsys.readouterr()
     assert "Offline demo" in err and "[1/3] MedTEB-Retrieval" in err
+    assert "DEBUG" not in err  # bm25s sets its own logger to DEBUG on import
     assert "SAMPLE DATA" in out
     rows = dict(re.findall(r"^\| (\S+) \| \S+ \| ([\d.]+|skipped) \|", out, re.M))
     assert rows["CMedQAv1-reranking"] == rows["CMedQAv2-reranking"] == "skipped"
@@ -165,3 +166,18 @@ def test_device_flag_accepts_names_and_indices() -> None:
 
     assert build_parser().parse_args(["run", "--device", "1"]).device == "cuda:1"
     assert build_parser().parse_args(["run", "--device", "cpu"]).device == "cpu"
+
+
+def test_cli_start_imports_no_heavy_library() -> None:
+    """`medteb --help` stays fast, and the demo can switch the Hub offline before it loads."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom medteb.cli import build_parser\n"
+            "from medteb.cli.common import asymmetric_spec\n"
+            "assert asymmetric_spec(build_parser().parse_args(['run'])) is None\n"
+            "print(sorted(m for m in ('torch', 'mteb', 'huggingface_hub', 'datasets', "
+            "'transformers', 'openai', 'peft') if m in sys.modules))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=ROOT)
+    assert out.stdout.strip() == "[]"

@@ -102,9 +102,6 @@ def asymmetric_spec(args: argparse.Namespace,
     Raises:
         MedtebError: half a pair, or a pair combined with -m.
     """
-    from medteb.models.asymmetric import AsymmetricSpec
-    from medteb.models.sides import SideConfig
-
     query_model = getattr(args, "query_model", None)
     if not documents_only:
         if query_model is None and args.document_model is None:
@@ -116,6 +113,9 @@ def asymmetric_spec(args: argparse.Namespace,
         if getattr(args, "model_revision", None):
             raise MedtebError("--model-revision is for -m; a pair takes --query-revision and "
                               "--document-revision")
+
+    from medteb.models.asymmetric import AsymmetricSpec  # imports mteb: only for a pair
+    from medteb.models.sides import SideConfig
 
     def side(name: str, model: str) -> SideConfig:
         return SideConfig(

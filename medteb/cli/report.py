@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from medteb.results import SETTINGS
+from medteb.taskdefs import SETTINGS
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from medteb.results import SETTINGS
+from medteb.taskdefs import SETTINGS
 
 if TYPE_CHECKING:
     from medteb.submit import SubmissionPlan

@@ -103,6 +103,7 @@ class BM25Zh(AbsEncoder):
         import bm25s
         import jieba
 
+        logging.getLogger("bm25s").setLevel(logging.NOTSET)  # bm25s forces DEBUG on import
         self.k1, self.b = k1, b
         self._retriever: Any = None
         self._vocab: dict[str, int] = {}
