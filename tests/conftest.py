@@ -78,27 +78,12 @@ def tiny_decoder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     Its byte-level BPE tokenizer (trained on the bundled samples, 800 tokens) defines EOS
     ``<|endoftext|>`` but never appends it, like Qwen's: last-token pooling must add it.
     """
-    import torch
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2Model
+    from tests.train_helpers import tiny_document_decoder
 
     texts = [line for path in sorted(SAMPLE_TASKS.glob("*/sample/**/*.jsonl"))
              for line in path.read_text(encoding="utf-8").splitlines()]
-    backend = Tokenizer(models.BPE())
-    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    backend.decoder = decoders.ByteLevel()
-    backend.train_from_iterator(texts, trainers.BpeTrainer(
-        vocab_size=800, special_tokens=["<|endoftext|>"],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False))
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, eos_token="<|endoftext|>")
-    torch.manual_seed(1)
-    config = Qwen2Config(vocab_size=backend.get_vocab_size(), hidden_size=64,
-                         num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=1,
-                         intermediate_size=96, max_position_embeddings=512)
-    path = tmp_path_factory.mktemp("tiny-decoder") / "tiny-qwen2-zh"
-    Qwen2Model(config).save_pretrained(path)
-    tokenizer.save_pretrained(path)
-    return path
+    return tiny_document_decoder(texts, tmp_path_factory.mktemp("tiny-decoder"), hidden=64,
+                                 vocab_size=800, name="tiny-qwen2-zh")
 
 
 @pytest.fixture(scope="session")

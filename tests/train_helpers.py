@@ -46,7 +46,8 @@ def tiny_query_bert(texts: list[str], folder: Path, hidden: int = 32) -> Path:
     return path
 
 
-def tiny_document_decoder(texts: list[str], folder: Path, hidden: int = 64) -> Path:
+def tiny_document_decoder(texts: list[str], folder: Path, hidden: int = 64,
+                          vocab_size: int = 3000, name: str = "document-qwen2") -> Path:
     """A random one-layer Qwen2 with a byte-level BPE trained on ``texts`` (EOS never added)."""
     import torch
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
@@ -56,14 +57,14 @@ def tiny_document_decoder(texts: list[str], folder: Path, hidden: int = 64) -> P
     backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     backend.decoder = decoders.ByteLevel()
     backend.train_from_iterator(texts, trainers.BpeTrainer(
-        vocab_size=3000, special_tokens=["<|endoftext|>"],
+        vocab_size=vocab_size, special_tokens=["<|endoftext|>"],
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False))
     tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, eos_token="<|endoftext|>")
     torch.manual_seed(1)
     config = Qwen2Config(vocab_size=backend.get_vocab_size(), hidden_size=hidden,
                          num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=1,
                          intermediate_size=2 * hidden, max_position_embeddings=512)
-    path = folder / "document-qwen2"
+    path = folder / name
     Qwen2Model(config).save_pretrained(path)
     tokenizer.save_pretrained(path)
     return path
