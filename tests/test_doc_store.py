@@ -262,3 +262,24 @@ def test_unknown_pooling_is_refused_by_the_parser(capsys: pytest.CaptureFixture)
         main(["run", "--query-model", "a", "--document-model", "b", "--query-pooling", "max"])
     assert exit_info.value.code == 2
     assert "invalid choice: 'max'" in capsys.readouterr().err
+
+
+def test_atomic_write_gives_the_usual_mode_and_cleans_up(tmp_path: Path) -> None:
+    import os
+
+    from medteb.fileio import atomic_write, write_atomic
+
+    write_atomic(tmp_path / "a" / "x.txt", "甲\n")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (tmp_path / "a" / "x.txt").read_text(encoding="utf-8") == "甲\n"
+    assert (tmp_path / "a" / "x.txt").stat().st_mode & 0o777 == 0o666 & ~mask
+
+    def fail(tmp: str) -> None:
+        Path(tmp).write_text("half")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        atomic_write(tmp_path / "a" / "x.txt", fail)
+    assert [p.name for p in (tmp_path / "a").iterdir()] == ["x.txt"]
+    assert (tmp_path / "a" / "x.txt").read_text(encoding="utf-8") == "甲\n"

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from medteb.errors import BuildInputError
+from medteb.fileio import atomic_write
 
 
 @dataclass(frozen=True)
@@ -141,10 +142,11 @@ class CachedEmbedder:
         if path.is_file():
             return np.load(path)
         vectors = _embed(self.model, texts, self.as_queries, self.batch_size)
-        self.folder.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp.npy")
-        np.save(tmp, vectors)
-        os.replace(tmp, path)
+        def save(tmp: str) -> None:
+            with open(tmp, "wb") as handle:
+                np.save(handle, vectors)
+
+        atomic_write(path, save)
         return vectors
 
 

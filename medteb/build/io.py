@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from medteb.errors import BuildInputError
+from medteb.fileio import write_atomic
 
 
 def read_jsonl(path: str | os.PathLike) -> list[dict[str, Any]]:
@@ -49,41 +49,19 @@ def read_texts(path: str | os.PathLike) -> dict[str, dict[str, Any]]:
     return rows
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _atomic(path: str | os.PathLike, data: str) -> None:
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual file mode
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_jsonl(path: str | os.PathLike, rows: Iterable[dict[str, Any]]) -> None:
     """Write JSONL atomically (temp file in the same folder, fsync, rename)."""
-    _atomic(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    write_atomic(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> None:
     """Write pretty JSON atomically."""
-    _atomic(path, json.dumps(obj, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
+    write_atomic(path, json.dumps(obj, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
 
 
 def write_text(path: str | os.PathLike, text: str) -> None:
     """Write a text file atomically."""
-    _atomic(path, text)
+    write_atomic(path, text)
 
 
 def extract_json_object(text: str) -> dict[str, Any]:

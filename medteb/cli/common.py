@@ -8,6 +8,7 @@ import os
 from typing import TYPE_CHECKING
 
 from medteb.errors import MedtebError
+from medteb.fileio import write_atomic
 
 if TYPE_CHECKING:
     from medteb.models.asymmetric import AsymmetricSpec
@@ -146,27 +147,6 @@ def positive_int(value: str) -> int:
     if number < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
     return number
-
-
-def write_atomic(path: str | os.PathLike, data: str | bytes) -> None:
-    """Write a file through a temporary file in the same folder and a rename."""
-    import tempfile
-    from pathlib import Path
-
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    raw = data.encode("utf-8") if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(raw)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 would make results unreadable to others
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def regenerate_leaderboard(results: str | os.PathLike, output: str | os.PathLike,

@@ -12,8 +12,8 @@ from medteb.cli.common import (
     configure_logging,
     device,
     positive_int,
-    write_atomic,
 )
+from medteb.fileio import write_atomic
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

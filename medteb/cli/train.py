@@ -10,7 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from medteb.cli.common import configure_logging, device, positive_int, write_atomic
+from medteb.cli.common import configure_logging, device, positive_int
+from medteb.fileio import write_atomic
 
 if TYPE_CHECKING:
     from medteb.train.recipe import PairRecipe

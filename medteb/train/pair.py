@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from medteb.errors import TrainingError
+from medteb.fileio import write_atomic
 from medteb.train.recipe import (
     PAIR_FILE,
     PairRecipe,
@@ -66,9 +67,7 @@ def _replace_dir(saver: Callable[[Path], None], target: Path) -> None:
 
 
 def _write_text(path: Path, text: str) -> None:
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(text, encoding="utf-8")
-    os.replace(partial, path)
+    write_atomic(path, text)
 
 
 def _finished(folder: Path) -> dict[str, Any] | None:
