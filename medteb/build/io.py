@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,20 +21,27 @@ def read_jsonl(path: str | os.PathLike) -> list[dict[str, Any]]:
     file = Path(path)
     if not file.is_file():
         raise BuildInputError(f"{file}: no such file")
-    rows = []
     with file.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise BuildInputError(f"{file} line {number}: invalid JSON ({err.msg}); "
-                                      "each line must be one JSON object") from err
-            if not isinstance(obj, dict):
-                raise BuildInputError(f"{file} line {number}: expected a JSON object")
-            rows.append(obj)
-    return rows
+        return list(iter_json_objects(handle, file))
+
+
+def iter_json_objects(handle: Iterable[str], file: str | os.PathLike) -> Iterator[dict[str, Any]]:
+    """The JSON objects of an open JSONL file, one per non-blank line.
+
+    Raises:
+        BuildInputError: a line is not a JSON object (with its number).
+    """
+    for number, line in enumerate(handle, start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise BuildInputError(f"{file} line {number}: invalid JSON ({err.msg}); "
+                                  "each line must be one JSON object") from err
+        if not isinstance(obj, dict):
+            raise BuildInputError(f"{file} line {number}: expected a JSON object")
+        yield obj
 
 
 def read_texts(path: str | os.PathLike) -> dict[str, dict[str, Any]]:

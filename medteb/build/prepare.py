@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import json
 import re
 import unicodedata
 from collections import Counter
@@ -30,6 +29,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from medteb.build.io import iter_json_objects
 from medteb.errors import BuildInputError
 
 _URL = re.compile(r"(?:https?://|www\.)[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+", re.I)
@@ -208,7 +208,7 @@ def _records(handle: Any, file: Path, text_field: str, id_field: str | None,
                                       f"{', '.join(columns)}")
         source: Iterable[dict[str, Any]] = reader
     elif suffix in (".jsonl", ".json"):
-        source = _json_lines(handle, file)
+        source = iter_json_objects(handle, file)
     else:
         source = ({"text": line} for line in handle)
         text_field, id_field, title_field = "text", None, None
@@ -221,16 +221,3 @@ def _records(handle: Any, file: Path, text_field: str, id_field: str | None,
         if title_field:
             row["title"] = obj.get(title_field)
         yield row
-
-
-def _json_lines(handle: Any, file: Path) -> Iterable[dict[str, Any]]:
-    for number, line in enumerate(handle, start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise BuildInputError(f"{file} line {number}: invalid JSON ({err.msg})") from err
-        if not isinstance(obj, dict):
-            raise BuildInputError(f"{file} line {number}: expected a JSON object")
-        yield obj
