@@ -3,7 +3,8 @@
 The expensive side of an asymmetric pair is its document encoder. Encoding a task's corpus
 once — on a GPU machine, say — lets later ``medteb run --stored-documents-only`` evaluations of
 any number of query encoders run without the document model. Documents reach the encoder through
-mteb's own dataloader, so their texts (title + text) are exactly what an evaluation encodes.
+the same loader as ``medteb run``'s search, so their texts (title + text) are exactly what an
+evaluation encodes.
 """
 
 from __future__ import annotations
@@ -45,10 +46,10 @@ def encode_documents(spec: AsymmetricSpec, tasks: Sequence[str] | None,
         UnknownTaskError, DataValidationError: as for ``medteb run`` (checked before loading).
         DataUnavailableError: no task has documents to encode.
     """
-    from mteb._create_dataloaders import create_dataloader
     from mteb.types import PromptType
 
     from medteb.runner import prepare_tasks
+    from medteb.search import document_loader
 
     ready, skipped = prepare_tasks(tasks, data_dir, eval_splits, on_progress)
     outcomes = [EncodedTask(o.name, skipped=o.skipped) for o in skipped]
@@ -73,8 +74,7 @@ def encode_documents(spec: AsymmetricSpec, tasks: Sequence[str] | None,
                 on_progress(f"{task.metadata.name} ({split}): {len(corpus)} documents")
                 before = store.stats.encoded if store else 0
                 encoder.encode(
-                    create_dataloader(corpus, task_metadata=task.metadata,
-                                      prompt_type=PromptType.document, batch_size=batch_size),
+                    document_loader(corpus, task.metadata, batch_size),
                     task_metadata=task.metadata, hf_split=split, hf_subset=subset,
                     prompt_type=PromptType.document, batch_size=batch_size,
                     show_progress_bar=show_progress)

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from medteb.cli.common import add_asymmetric_arguments, asymmetric_spec, configure_logging
+from medteb.cli.common import (
+    add_asymmetric_arguments,
+    asymmetric_spec,
+    configure_logging,
+    device,
+    positive_int,
+)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -26,8 +32,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="MedTEB data folder (docs/data_format.md) or 'sample'")
     parser.add_argument("--eval-splits", nargs="+", default=None,
                         help="splits to encode (default: each task's evaluation splits)")
-    parser.add_argument("--batch-size", type=int, default=32, help="batch size (default 32)")
-    parser.add_argument("--device", default=None, help="torch device (default: auto)")
+    parser.add_argument("--batch-size", type=positive_int, default=32,
+                        help="batch size (default 32)")
+    parser.add_argument("--device", type=device, default=None,
+                        help="torch device: cpu, cuda, cuda:1 or a GPU index (default: auto)")
     parser.add_argument("-v", "--verbosity", type=int, choices=(0, 1, 2, 3), default=1,
                         help="0 errors only, 1 progress (default), 2 info logs, 3 debug logs")
     add_asymmetric_arguments(parser, documents_only=True)
