@@ -48,8 +48,8 @@ def main() -> int:
     if not (args.data / "answer.csv").is_file():
         print(f"skipped: cEpilepsyQA not found at {args.data} (../shared/data)")
         return 0
+    from medteb.benchmark.data.cmedqa import import_cmedqa_release
     from medteb.cli import main as medteb
-    from medteb.data.cmedqa import import_cmedqa_release
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)

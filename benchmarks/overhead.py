@@ -7,7 +7,8 @@ documents), measured side by side in one process after a warm-up:
 - raw: ``SentenceTransformer.encode`` of the 490 queries and the 4,900 documents;
 - plain mteb: ``mteb.evaluate`` of the model on an equivalent in-memory mteb retrieval task
   (mteb's own ``AbsTaskRetrieval``, the same rows, no MedTEB code);
-- medteb: ``medteb.runner.run`` (reads and validates the data folder, evaluates through mteb with
+- medteb: ``medteb.evaluation.runner.run``
+  (reads and validates the data folder, evaluates through mteb with
   MedTEB's lean search, writes the result file).
 
 Prints each time (best of ``--repeats``), the ratios and both main scores.
@@ -32,8 +33,8 @@ def plain_task(data_dir: Path):
     from mteb.abstasks import AbsTaskRetrieval
     from mteb.abstasks.retrieval_dataset_loaders import RetrievalSplitData
 
-    from medteb.data.local import read_retrieval
-    from medteb.tasks import get_task
+    from medteb.benchmark.data.formats import read_retrieval
+    from medteb.benchmark.tasks import get_task
 
     data = read_retrieval(data_dir / "MedTEB-Retrieval", "test", reranking=False)
     metadata = get_task("MedTEB-Retrieval").metadata.model_copy(
@@ -60,10 +61,10 @@ def main() -> int:
         return 0
     import mteb
 
-    from medteb.data.cmedqa import import_cmedqa_release
+    from medteb.benchmark.data.cmedqa import import_cmedqa_release
+    from medteb.evaluation.runner import RunConfig, run
     from medteb.models import load_model
-    from medteb.results import ResultsFolder
-    from medteb.runner import RunConfig, run
+    from medteb.results.layout import ResultsFolder
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)

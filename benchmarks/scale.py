@@ -7,7 +7,8 @@ own:
 
 - faiss: ``IndexFlatIP`` add + search top-100 (the reference: it copies the matrix into the
   index);
-- medteb: :func:`medteb.search.top_k_inner_product` (``faiss.knn`` straight on the matrix, no
+- medteb: :func:`medteb.evaluation.search.top_k_inner_product`
+  (``faiss.knn`` straight on the matrix, no
   copy) + the result dict mteb evaluates + mteb's metrics (pytrec_eval: nDCG@10, MAP,
   recall@100 ...).
 
@@ -50,7 +51,7 @@ def child(mode: str, size: int, queries: int, dim: int) -> None:
     if mode == "medteb":  # imported before timing: a library cost, not a search cost
         from mteb._evaluators.retrieval_metrics import calculate_retrieval_scores
 
-        from medteb.search import top_k_inner_product
+        from medteb.evaluation.search import top_k_inner_product
     documents, query_vectors, targets = make_data(size, queries, dim)
     baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     start = time.perf_counter()

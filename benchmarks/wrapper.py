@@ -61,9 +61,9 @@ def main() -> int:
     from sentence_transformers import SentenceTransformer
     from transformers import AutoModel, AutoTokenizer
 
+    from medteb.benchmark.tasks import get_task
     from medteb.models.asymmetric import AsymmetricSpec
     from medteb.models.sides import SideConfig, load_side
-    from medteb.tasks import get_task
 
     queries, label = load_queries(args.queries)
     bs = args.batch_size

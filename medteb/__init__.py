@@ -27,12 +27,12 @@ __all__ = ["__version__", "register"]
 def register() -> None:
     """Register MedTEB's tasks and the ``MedTEB`` benchmark in mteb (imports mteb).
 
-    Importing :mod:`medteb.tasks` registers them; if that import is the one that triggered
+    Importing :mod:`medteb.benchmark.tasks` registers them; if that import is the one that triggered
     mteb's import, it registers itself once its classes exist.
     """
-    if "medteb.tasks" in sys.modules:
+    if "medteb.benchmark.tasks" in sys.modules:
         return
-    import medteb.tasks  # noqa: F401  (registers on import)
+    import medteb.benchmark.tasks  # noqa: F401  (registers on import)
 
 
 class _RegisterAfterImport(importlib.abc.Loader):

@@ -21,8 +21,8 @@ from mteb.models.model_meta import ModelMeta
 from mteb.results import TaskResult
 
 import medteb  # noqa: F401  (registers the MedTEB tasks)
-from medteb.results import PROVENANCE_KEY, SUBMISSION_FILE, Submission
-from medteb.taskdefs import BENCHMARK_ORDER, NEW_TASKS
+from medteb.benchmark.definitions import BENCHMARK_ORDER, NEW_TASKS
+from medteb.results.layout import PROVENANCE_KEY, SUBMISSION_FILE, Submission
 
 PAPER = "the MedTEB paper (MedTEB and MAR, ICLR 2026 submission)"
 

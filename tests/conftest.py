@@ -96,7 +96,7 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def cepilepsy_dirs(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """cEpilepsyQA (cMedQA release format) converted to MedTEB-Retrieval and MedTEB-Rerank."""
-    from medteb.data.cmedqa import import_cmedqa_release
+    from medteb.benchmark.data.cmedqa import import_cmedqa_release
 
     root = tmp_path_factory.mktemp("cepilepsy") / "data"
     import_cmedqa_release(shared_data / "cEpilepsyQA", root)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from medteb.results import PROVENANCE_KEY, SPEED_FILE, SUBMISSION_FILE, Submission
-from medteb.taskdefs import BENCHMARK_ORDER
+from medteb.benchmark.definitions import BENCHMARK_ORDER
+from medteb.results.layout import PROVENANCE_KEY, SPEED_FILE, SUBMISSION_FILE, Submission
 
 MAIN_SCORES = {"CMedQAv1-reranking": "map_at_1000", "CMedQAv2-reranking": "map_at_1000",
                "MedTEB-Retrieval": "ndcg_at_10", "MedTEB-Rerank": "map_at_1000",

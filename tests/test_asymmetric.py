@@ -10,18 +10,18 @@ import numpy as np
 import pytest
 from mteb.models.model_meta import ScoringFunction
 
+from medteb.benchmark.tasks import get_task
 from medteb.errors import MedtebError, UnknownModelError
+from medteb.evaluation.runner import RunConfig, run
 from medteb.models.asymmetric import (
     AsymmetricEncoder,
     AsymmetricSpec,
     DimensionMismatchError,
     _normalise,
 )
-from medteb.models.doc_store import DocumentStore, EncoderIdentity
+from medteb.models.document_store import DocumentStore, EncoderIdentity
 from medteb.models.sides import PooledSide, PoolingError, SideConfig, load_side
-from medteb.results import ResultsFolder
-from medteb.runner import RunConfig, run
-from medteb.tasks import get_task
+from medteb.results.layout import ResultsFolder
 from tests.conftest import SAMPLE_TASKS
 
 

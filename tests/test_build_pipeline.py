@@ -180,8 +180,8 @@ def test_build_errors_are_one_line_with_the_fix(tmp_path: Path, capsys: pytest.C
 
 def test_build_modules_import_light_and_help_lists_the_stages(
         capsys: pytest.CaptureFixture) -> None:
-    code = ("import sys, medteb.cli.build_stages, medteb.cli.build_more, medteb.build.audit, "
-            "medteb.build.diversify, medteb.build.sts; print(sorted(m for m in ('mteb', 'torch', "
+    code = ("import sys, medteb.cli.build.pipeline, medteb.cli.build.synonyms_audit, "
+            "medteb.build.audit, medteb.build.diversify, medteb.build.sts; print(sorted(m for m in ('mteb', 'torch', "
             "'openai', 'faiss', 'datasets') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert out.stdout.strip() == "[]", out.stderr
@@ -194,7 +194,7 @@ def test_build_modules_import_light_and_help_lists_the_stages(
 
 
 def test_sigterm_handler_is_restored_after_a_stage() -> None:
-    from medteb.cli.build import graceful_termination
+    from medteb.cli.build.common import graceful_termination
 
     before = signal.getsignal(signal.SIGTERM)
     with graceful_termination():

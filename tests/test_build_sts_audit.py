@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from medteb.benchmark.data.formats import read_sts
 from medteb.build.audit import audit_task
 from medteb.build.llm import JudgeConfig, ResponseStore
 from medteb.build.sts import (
@@ -18,7 +19,6 @@ from medteb.build.sts import (
     sts_payload,
 )
 from medteb.cli import main
-from medteb.data.local import read_sts
 from medteb.errors import BuildInputError
 from tests.conftest import write_jsonl
 from tests.stub_llm import StubLLM

@@ -148,7 +148,7 @@ def test_overwrite_choices_match_mteb() -> None:
     from mteb.evaluate import OverwriteStrategy
 
     from medteb.cli.run import _OVERWRITE
-    from medteb.runner import OVERWRITE_STRATEGIES
+    from medteb.evaluation.runner import OVERWRITE_STRATEGIES
 
     assert set(_OVERWRITE) == set(OVERWRITE_STRATEGIES) == {s.value for s in OverwriteStrategy}
 

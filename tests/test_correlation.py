@@ -10,9 +10,9 @@ import pytest
 from scipy import stats
 
 from medteb.cli import main
-from medteb.correlation import correlation_report
 from medteb.errors import MedtebError
-from medteb.results import load_entries
+from medteb.results.correlation import correlation_report
+from medteb.results.layout import load_entries
 from tests.conftest import ROOT
 from tests.results_helpers import five, write_entry
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from medteb.data.local import read_retrieval, read_sts
+from medteb.benchmark.data.formats import read_retrieval, read_sts
 from medteb.errors import DataValidationError, MedtebError
 from tests.conftest import write_jsonl, write_qrels
 

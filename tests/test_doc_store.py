@@ -11,15 +11,15 @@ import numpy as np
 import pytest
 
 from medteb.cli import main
+from medteb.evaluation.runner import RunConfig, run
 from medteb.models.asymmetric import AsymmetricSpec
-from medteb.models.doc_store import (
+from medteb.models.document_store import (
     DocumentStore,
     DocumentStoreError,
     EncoderIdentity,
     EntryKey,
 )
 from medteb.models.sides import SideConfig
-from medteb.runner import RunConfig, run
 
 IDENTITY = EncoderIdentity("org/doc", "rev1", "last-token", 512, "float32", 4, 1000)
 ENTRY = EntryKey("MedTEB-Retrieval", "test", "default", "local-abc")
@@ -267,7 +267,7 @@ def test_unknown_pooling_is_refused_by_the_parser(capsys: pytest.CaptureFixture)
 def test_atomic_write_gives_the_usual_mode_and_cleans_up(tmp_path: Path) -> None:
     import os
 
-    from medteb.fileio import atomic_write, write_atomic
+    from medteb._fileio import atomic_write, write_atomic
 
     write_atomic(tmp_path / "a" / "x.txt", "甲\n")
     mask = os.umask(0)

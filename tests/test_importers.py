@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from medteb.data.cmedqa import import_cmedqa_release
+from medteb.benchmark.data.cmedqa import import_cmedqa_release
 from medteb.errors import DataValidationError, MedtebError
 
 

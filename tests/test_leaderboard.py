@@ -10,8 +10,8 @@ import pytest
 
 from medteb.cli import main
 from medteb.errors import ResultsError
-from medteb.leaderboard import Leaderboard, format_params, mean
-from medteb.results import load_entries, read_speed
+from medteb.results.layout import load_entries, read_speed
+from medteb.results.leaderboard import Leaderboard, format_params, mean
 from tests.conftest import ROOT
 from tests.results_helpers import five, write_entry
 

@@ -11,7 +11,7 @@ import pytest
 from mteb.models.abs_encoder import AbsEncoder
 from mteb.models.model_meta import ModelMeta, ScoringFunction
 
-from medteb.tasks import get_task
+from medteb.benchmark.tasks import get_task
 from tests.conftest import write_jsonl, write_qrels
 
 

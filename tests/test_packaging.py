@@ -37,14 +37,14 @@ def test_wheel_carries_every_module(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     modules = {p.relative_to(ROOT).as_posix() for p in (ROOT / "medteb").rglob("*.py")}
     assert modules - names == set()
-    assert "medteb/build/llm.py" in modules and "medteb/cli/build.py" in modules
+    assert "medteb/build/llm.py" in modules and "medteb/cli/build/pipeline.py" in modules
 
 
 def test_installed_wheel_finds_its_tasks(wheel: Path, tmp_path: Path) -> None:
     target = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target",
                     str(target), str(wheel)], check=True, capture_output=True)
-    code = ("import medteb.taskdefs as t; print(t.tasks_root()); "
+    code = ("import medteb.benchmark.definitions as t; print(t.tasks_root()); "
             "print(','.join(t.load_definitions()))")
     env = {**os.environ, "PYTHONPATH": str(target)}
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, check=True,

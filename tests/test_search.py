@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from mteb.models.model_meta import ScoringFunction
 
+from medteb.benchmark.tasks import get_task
+from medteb.evaluation.search import ExactSearch, supports, top_k_inner_product, unique_rows
 from medteb.models.bm25 import BM25Zh
-from medteb.results import ResultsFolder
-from medteb.search import ExactSearch, supports, top_k_inner_product, unique_rows
-from medteb.tasks import get_task
+from medteb.results.layout import ResultsFolder
 from tests.conftest import write_jsonl, write_qrels
 from tests.test_metrics import LookupEncoder
 
@@ -106,7 +106,7 @@ def test_document_loader_gives_mteb_batches() -> None:
     from mteb._create_dataloaders import create_dataloader
     from mteb.types import PromptType
 
-    from medteb.search import document_loader
+    from medteb.evaluation.search import document_loader
 
     metadata = get_task("MedTEB-Retrieval").metadata
     corpus = Dataset.from_list([{"id": "a", "title": "", "text": " 文一 "},

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from medteb.benchmark.tasks import get_task
 from medteb.cli import main
 from medteb.errors import MedtebError
-from medteb.results import SpeedResult
-from medteb.speed import measure, query_encoder
-from medteb.tasks import get_task
+from medteb.evaluation.speed import measure, query_encoder
+from medteb.results.layout import SpeedResult
 from tests.conftest import ROOT
 from tests.test_asymmetric import _pair
 

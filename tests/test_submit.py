@@ -11,7 +11,7 @@ import pytest
 
 from medteb.cli import main
 from medteb.errors import SubmissionError
-from medteb.submit import SubmitOptions, plan_submission
+from medteb.results.submit import SubmitOptions, plan_submission
 from tests.conftest import ROOT
 
 BM25 = "medteb__bm25-zh"
@@ -324,8 +324,8 @@ def test_copy_is_all_or_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     import os
 
     from medteb.cli.submit import apply_plan
-    from medteb.results import Submission
-    from medteb.submit import PlannedEntry, SubmissionPlan
+    from medteb.results.layout import Submission
+    from medteb.results.submit import PlannedEntry, SubmissionPlan
 
     results = tmp_path / "results"
     (results / "org__old" / "r1").mkdir(parents=True)

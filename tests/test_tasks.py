@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from medteb.data.source import resolve_source
+from medteb.benchmark.data.sources import resolve_source
+from medteb.benchmark.definitions import BENCHMARK_ORDER, load_definition, load_definitions
 from medteb.errors import DataUnavailableError, TaskDefinitionError, UnknownTaskError
-from medteb.taskdefs import BENCHMARK_ORDER, load_definition, load_definitions
 from tests.conftest import ROOT
 
 PROMPTS = {  # the paper's Table 8
@@ -74,7 +74,7 @@ def test_bad_definitions(tmp_path: Path) -> None:
 
 
 def test_mteb_rejects_invalid_metadata(tmp_path: Path) -> None:
-    from medteb.tasks import _build_task_class
+    from medteb.benchmark.tasks import _build_task_class
 
     text = ("kind: medteb\nmetadata: {name: D, description: d, type: Retreival, eval_langs: [cmn-Hans],"
             " main_score: ndcg_at_10}\npaper: {test: 1, main_metric: x}\n")
@@ -110,7 +110,7 @@ def test_data_dir_errors(tmp_path: Path) -> None:
 
 
 def test_hub_release_is_used_when_configured(tmp_path: Path) -> None:
-    from medteb.taskdefs import SourceSpec
+    from medteb.benchmark.definitions import SourceSpec
 
     definition = load_definitions()["MedTEB-STS"]
     definition = definition.model_copy(update={"source": SourceSpec(
@@ -134,7 +134,7 @@ def test_registration_through_mteb_functions() -> None:
 
 
 def test_unknown_task_suggests() -> None:
-    from medteb.tasks import get_task
+    from medteb.benchmark.tasks import get_task
 
     with pytest.raises(UnknownTaskError, match="unknown task 'MedTEB-Retreival'. Did you mean "
                                                "'MedTEB-Retrieval'?"):

@@ -3,7 +3,7 @@
 Tiny random models are built from cEpilepsyQA's own text (a character-level one-layer BERT for
 queries, a one-layer Qwen2 with a byte-level BPE for documents); training uses the dev split's
 (question, answer, other candidates) triplets and its texts, evaluation a 100-query subset of the
-disjoint test split through ``medteb.runner.run`` (MedTEB-Retrieval, nDCG@10).
+disjoint test split through ``medteb.evaluation.runner.run`` (MedTEB-Retrieval, nDCG@10).
 """
 
 from __future__ import annotations
@@ -41,10 +41,10 @@ def test_two_stage_recipe_beats_the_untrained_pair(shared_data: Path, cepilepsy_
                                                    tmp_path: Path, one_thread: None) -> None:
     from transformers import AutoModel
 
-    from medteb.data.cmedqa import import_cmedqa_release
+    from medteb.benchmark.data.cmedqa import import_cmedqa_release
+    from medteb.evaluation.runner import RunConfig, run
     from medteb.models.asymmetric import AsymmetricSpec
     from medteb.models.sides import SideConfig
-    from medteb.runner import RunConfig, run
     from medteb.train.data import read_triplets
     from medteb.train.loop import StageSettings
     from medteb.train.pair import load_pair_spec, train_pair

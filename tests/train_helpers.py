@@ -72,7 +72,7 @@ def tiny_document_decoder(texts: list[str], folder: Path, hidden: int = 64,
 
 def retrieval_subset(task_dir: Path, destination: Path, n_queries: int, seed: int = 0) -> Path:
     """A smaller MedTEB-Retrieval folder: ``n_queries`` queries and every document they judge."""
-    from medteb.data.local import read_retrieval
+    from medteb.benchmark.data.formats import read_retrieval
 
     data = read_retrieval(task_dir, "test", reranking=False)
     queries = random.Random(seed).sample(data.queries, n_queries)

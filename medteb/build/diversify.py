@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from medteb._fileio import atomic_write
 from medteb.errors import BuildInputError
-from medteb.fileio import atomic_write
 
 
 @dataclass(frozen=True)

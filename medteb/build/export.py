@@ -111,7 +111,7 @@ def write_files(out_dir: str | Path, files: Mapping[str, Any]) -> None:
 
 def validate_export(out_dir: str | Path, tasks: Sequence[str]) -> None:
     """Read the exported tasks back with ``medteb run``'s own validators (raises if invalid)."""
-    from medteb.data.local import read_retrieval, read_sts
+    from medteb.benchmark.data.formats import read_retrieval, read_sts
 
     for task in tasks:
         folder = Path(out_dir) / task

@@ -8,8 +8,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from medteb._fileio import write_atomic
 from medteb.errors import BuildInputError
-from medteb.fileio import write_atomic
 
 
 def read_jsonl(path: str | os.PathLike) -> list[dict[str, Any]]:

@@ -16,8 +16,8 @@ from medteb.cli.common import DEMO_NOTE
 from medteb.errors import MedtebError
 
 #: subcommand modules of ``medteb.cli``, in the order ``medteb --help`` lists them
-COMMANDS = ("run", "encode", "speed", "tasks", "leaderboard", "report", "submit",
-            "build", "train")
+COMMANDS = ("run", "encode_documents", "speed", "available_tasks", "leaderboard", "report",
+            "submit", "build", "train")
 
 
 def build_parser() -> argparse.ArgumentParser:

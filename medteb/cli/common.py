@@ -7,8 +7,8 @@ import logging
 import os
 from typing import TYPE_CHECKING
 
+from medteb._fileio import write_atomic
 from medteb.errors import MedtebError
-from medteb.fileio import write_atomic
 
 if TYPE_CHECKING:
     from medteb.models.asymmetric import AsymmetricSpec
@@ -154,14 +154,14 @@ def regenerate_leaderboard(results: str | os.PathLike, output: str | os.PathLike
     """Rewrite ``leaderboard.md`` (and its figure) from a results folder; return skip notes."""
     from pathlib import Path
 
-    from medteb.leaderboard import FIGURE_NAME, Leaderboard
-    from medteb.results import load_entries
+    from medteb.results.layout import load_entries
+    from medteb.results.leaderboard import FIGURE_NAME, Leaderboard
 
     entries, skipped = load_entries(results)
     board = Leaderboard.from_entries(entries, figure=FIGURE_NAME if figure else None)
     target = Path(output)
     if figure:
-        from medteb.figure import render_figure
+        from medteb.results.figure import render_figure
 
         for fmt, data in render_figure(board).items():
             write_atomic(target.parent / f"{FIGURE_NAME}.{fmt}", data)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from medteb.taskdefs import SETTINGS
+from medteb.benchmark.definitions import SETTINGS
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -25,8 +25,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _correlation(args: argparse.Namespace) -> int:
-    from medteb.correlation import correlation_report
-    from medteb.results import load_entries
+    from medteb.results.correlation import correlation_report
+    from medteb.results.layout import load_entries
 
     entries, _ = load_entries(args.results)
     report = correlation_report(entries, setting=args.setting)

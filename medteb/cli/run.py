@@ -65,7 +65,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def _run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from medteb.hub import go_offline, go_offline_if_unreachable
+    from medteb._hub import go_offline, go_offline_if_unreachable
 
     console = Console(stderr=True)
     configure_logging(args.verbosity)
@@ -84,7 +84,7 @@ def _run(args: argparse.Namespace) -> int:
     elif tasks is None or any(t.startswith("CMedQA") for t in tasks):
         go_offline_if_unreachable()
 
-    from medteb.runner import RunConfig, run
+    from medteb.evaluation.runner import RunConfig, run
 
     config = RunConfig(
         model=pair or args.model or "bm25-zh", tasks=tasks, data_dir=data_dir,

@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from medteb._fileio import write_atomic
 from medteb.cli.common import (
     add_asymmetric_arguments,
     asymmetric_spec,
@@ -13,7 +14,6 @@ from medteb.cli.common import (
     device,
     positive_int,
 )
-from medteb.fileio import write_atomic
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -60,8 +60,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def _speed(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from medteb.hub import go_offline_if_unreachable
-    from medteb.speed import SpeedConfig, speed_test
+    from medteb._hub import go_offline_if_unreachable
+    from medteb.evaluation.speed import SpeedConfig, speed_test
 
     configure_logging(args.verbosity)
     pair = asymmetric_spec(args)

@@ -7,10 +7,10 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from medteb.taskdefs import SETTINGS
+from medteb.benchmark.definitions import SETTINGS
 
 if TYPE_CHECKING:
-    from medteb.submit import SubmissionPlan
+    from medteb.results.submit import SubmissionPlan
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -44,7 +44,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def _submit(args: argparse.Namespace) -> int:
     from medteb.cli.common import regenerate_leaderboard
     from medteb.errors import SubmissionError
-    from medteb.submit import SubmitOptions, plan_submission
+    from medteb.results.submit import SubmitOptions, plan_submission
 
     options = SubmitOptions(
         setting=args.setting, training_datasets=args.training_data, replace=args.replace,
@@ -56,7 +56,7 @@ def _submit(args: argparse.Namespace) -> int:
         print(f"medteb: {err}", file=sys.stderr)
         return 1
     if Path(args.results).is_dir():
-        from medteb.results import load_entries
+        from medteb.results.layout import load_entries
 
         load_entries(args.results)  # a broken results/ fails here, before anything is written
     apply_plan(plan, Path(args.results))

@@ -10,8 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from medteb._fileio import write_atomic
 from medteb.cli.common import configure_logging, device, positive_int
-from medteb.fileio import write_atomic
 
 if TYPE_CHECKING:
     from medteb.train.recipe import PairRecipe

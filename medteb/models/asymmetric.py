@@ -3,7 +3,8 @@
 Queries (mteb's ``PromptType.query``) go only to the query side and documents only to the
 document side. Both sides' vectors are Matryoshka-truncated to ``truncate_dim`` (if given) and
 L2-normalised, so the pair scores with cosine similarity. Document vectors go through a
-:class:`~medteb.models.doc_store.DocumentStore`: encoded once, re-used by every later run with any
+:class:`~medteb.models.document_store.DocumentStore`: encoded once, re-used by every later run
+with any
 query encoder, or — in store-only mode — never computed here at all.
 
 Example:
@@ -27,7 +28,7 @@ from mteb.types import PromptType
 
 from medteb.errors import MedtebError
 from medteb.models import model_slug
-from medteb.models.doc_store import (
+from medteb.models.document_store import (
     DocumentStore,
     DocumentStoreError,
     EncoderIdentity,

@@ -108,7 +108,7 @@ def triplets_from_retrieval(task_dir: str | Path, split: str = "test") -> list[T
     Raises:
         DataValidationError: the folder breaks the documented format.
     """
-    from medteb.data.local import read_retrieval
+    from medteb.benchmark.data.formats import read_retrieval
 
     data = read_retrieval(Path(task_dir), split, reranking=False)
     texts = {d["id"]: f"{d['title']} {d['text']}".strip() for d in data.corpus}

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from medteb._fileio import write_atomic
 from medteb.errors import TrainingError
-from medteb.fileio import write_atomic
 from medteb.train.recipe import (
     PAIR_FILE,
     PairRecipe,

@@ -1,6 +1,6 @@
 """The leaderboard: ``results/`` entries in, ``leaderboard.md`` text out (pure; no file writes).
 
->>> from medteb.results import load_entries                    # doctest: +SKIP
+>>> from medteb.results.layout import load_entries                    # doctest: +SKIP
 >>> entries, _ = load_entries("results")                       # doctest: +SKIP
 >>> print(Leaderboard.from_entries(entries).to_markdown())     # doctest: +SKIP
 
@@ -17,8 +17,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from medteb.results import SETTING_TITLES, Entry
-from medteb.taskdefs import BENCHMARK_ORDER, CMEDQA_TASKS, NEW_TASKS, SETTINGS
+from medteb.benchmark.definitions import BENCHMARK_ORDER, CMEDQA_TASKS, NEW_TASKS, SETTINGS
+from medteb.results.layout import SETTING_TITLES, Entry
 
 #: column label of each task, in the paper's order
 TASK_COLUMNS = dict(zip(BENCHMARK_ORDER, ("CMedQA-v1", "CMedQA-v2", "Retrieval", "Rerank", "STS"),

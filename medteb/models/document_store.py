@@ -30,8 +30,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from medteb._fileio import atomic_write, write_atomic
 from medteb.errors import MedtebError
-from medteb.fileio import atomic_write, write_atomic
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence

@@ -45,8 +45,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def _encode_documents(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from medteb.documents import encode_documents
-    from medteb.models.doc_store import default_store_root
+    from medteb.evaluation.encode_documents import encode_documents
+    from medteb.models.document_store import default_store_root
 
     configure_logging(args.verbosity)
     spec = asymmetric_spec(args, documents_only=True)

@@ -7,7 +7,7 @@ import json
 import logging
 from pathlib import Path
 
-from medteb.cli.build import (
+from medteb.cli.build.common import (
     dumps,
     graceful_termination,
     judge_flags,
@@ -125,11 +125,11 @@ def _sts(args: argparse.Namespace) -> int:
 
 
 def _audit(args: argparse.Namespace) -> int:
+    from medteb.benchmark.data.formats import read_retrieval
     from medteb.build.audit import audit_task
     from medteb.build.io import write_json, write_text
     from medteb.build.llm import ResponseStore, load_judges
     from medteb.build.pool import retrieve
-    from medteb.data.local import read_retrieval
     from medteb.models import load_model
 
     logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from medteb.benchmark.definitions import TaskDefinition
 from medteb.errors import DATA_FORMAT_DOC, DataUnavailableError
-from medteb.taskdefs import TaskDefinition
 
 DATA_DIR_ENV = "MEDTEB_DATA_DIR"
 SAMPLE = "sample"

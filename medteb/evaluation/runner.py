@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from medteb.benchmark.definitions import CMEDQA_TASKS, NEW_TASKS, load_definitions
 from medteb.errors import DataUnavailableError, DataValidationError, MedtebError
-from medteb.taskdefs import CMEDQA_TASKS, NEW_TASKS, load_definitions
 
 if TYPE_CHECKING:
     from mteb.abstasks import AbsTask
@@ -129,7 +129,7 @@ def prepare_tasks(names: Sequence[str] | None, data_dir: str | os.PathLike | Non
         UnknownTaskError: a name is unknown (before any data is read).
         DataValidationError: local data is malformed; every problem of every task is listed.
     """
-    from medteb.tasks import TASK_CLASSES, get_tasks
+    from medteb.benchmark.tasks import TASK_CLASSES, get_tasks
 
     tasks = get_tasks(names, data_dir=data_dir)
     ready: list[AbsTask] = []
@@ -222,10 +222,10 @@ def run(config: RunConfig, on_progress: Callable[[str], None] = logger.info) -> 
 
     import mteb
 
-    from medteb.results import ResultsFolder
+    from medteb.results.layout import ResultsFolder
 
     model = load_run_model(config.model, config.model_revision, config.device)
-    from medteb.search import ExactSearch, supports
+    from medteb.evaluation.search import ExactSearch, supports
 
     evaluated = ExactSearch(model) if supports(model) else model
     meta = model.mteb_model_meta

@@ -26,9 +26,15 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from medteb.benchmark.definitions import BENCHMARK_ORDER, NEW_TASKS, load_definitions
 from medteb.errors import SubmissionError
-from medteb.results import PROVENANCE_KEY, SPEED_FILE, SUBMISSION_FILE, Submission, read_speed
-from medteb.taskdefs import BENCHMARK_ORDER, NEW_TASKS, load_definitions
+from medteb.results.layout import (
+    PROVENANCE_KEY,
+    SPEED_FILE,
+    SUBMISSION_FILE,
+    Submission,
+    read_speed,
+)
 
 # Letters, digits, '.', '_', '-': nothing that leaves results/ or means something in markdown.
 _PART = r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}"
@@ -89,7 +95,7 @@ class _Context:
         if key in self.failures:
             raise LookupError(self.failures[key])
         if key not in self.tasks:
-            from medteb.tasks import get_task
+            from medteb.benchmark.tasks import get_task
 
             try:
                 task = get_task(name, data_dir="sample" if kind == "sample" else self.data_dir)
@@ -185,7 +191,7 @@ def _check_folder(folder: Path, root: Path, results: Path, options: SubmitOption
                         f"{results / target}; pass --replace to replace it")
     verified = False
     if options.predictions is not None and not problems[start:]:
-        from medteb.verify import verify_predictions
+        from medteb.results.verify import verify_predictions
 
         verified = verify_predictions(folder, where, (name, revision), results_found, sample,
                                       options.predictions, context.task, problems)

@@ -18,10 +18,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from medteb.benchmark.definitions import BENCHMARK_ORDER, CMEDQA_TASKS, NEW_TASKS
 from medteb.errors import MedtebError
-from medteb.leaderboard import TASK_COLUMNS, mean
-from medteb.results import Entry
-from medteb.taskdefs import BENCHMARK_ORDER, CMEDQA_TASKS, NEW_TASKS
+from medteb.results.layout import Entry
+from medteb.results.leaderboard import TASK_COLUMNS, mean
 
 BOOTSTRAP_RESAMPLES = 10_000
 BOOTSTRAP_SEED = 0
@@ -120,7 +120,7 @@ def correlation_report(entries: Iterable[Entry], setting: str = "zero-shot") -> 
     """Compute the report over the entries of one setting.
 
     Args:
-        entries: loaded ``results/`` entries (:func:`medteb.results.load_entries`).
+        entries: loaded ``results/`` entries (:func:`medteb.results.layout.load_entries`).
         setting: ``zero-shot`` (the paper's Table 2), ``fine-tuned`` or ``sample``.
 
     Raises:

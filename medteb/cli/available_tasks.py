@@ -12,8 +12,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _available_tasks(args: argparse.Namespace) -> int:
-    from medteb.taskdefs import load_definitions
-    from medteb.tasks import get_task
+    from medteb.benchmark.definitions import load_definitions
+    from medteb.benchmark.tasks import get_task
 
     for name, definition in load_definitions().items():
         if definition.kind == "mteb":

@@ -7,7 +7,7 @@ import json
 import logging
 from pathlib import Path
 
-from medteb.cli.build import (
+from medteb.cli.build.common import (
     dumps,
     graceful_termination,
     judge_flags,
@@ -82,10 +82,6 @@ def add_stage_parsers(stages: argparse._SubParsersAction) -> None:
     p.add_argument("--positives", type=int, default=5, help="rerank positives per query")
     p.add_argument("--negatives", type=int, default=20, help="rerank negatives per query")
     p.add_argument("--seed", type=int, default=0)
-
-    from medteb.cli import build_more
-
-    build_more.add_stage_parsers(stages)
 
 
 def _prepare(args: argparse.Namespace) -> int:

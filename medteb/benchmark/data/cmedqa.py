@@ -67,7 +67,7 @@ def import_cmedqa_release(source: str | Path, destination: str | Path,
         MedtebError: missing files, or the destination exists.
         DataValidationError: the converted data fails MedTEB's validators.
     """
-    from medteb.data.local import read_retrieval
+    from medteb.benchmark.data.formats import read_retrieval
 
     source, destination = Path(source), Path(destination)
     missing = [n for n in (*REQUIRED, f"{split}_candidates.txt") if not (source / n).is_file()]

@@ -27,10 +27,10 @@ from mteb.abstasks.sts import AbsTaskSTS
 from mteb.abstasks.task_metadata import TaskMetadata
 from mteb.benchmarks.benchmark import Benchmark, BenchmarkAggregation, CustomGroup, CustomGrouping
 
-from medteb.data.local import read_retrieval, read_sts
-from medteb.data.source import DataSource, resolve_source
+from medteb.benchmark.data.formats import read_retrieval, read_sts
+from medteb.benchmark.data.sources import DataSource, resolve_source
+from medteb.benchmark.definitions import CMEDQA_TASKS, NEW_TASKS, TaskDefinition, load_definitions
 from medteb.errors import TaskDefinitionError, UnknownTaskError
-from medteb.taskdefs import CMEDQA_TASKS, NEW_TASKS, TaskDefinition, load_definitions
 
 if TYPE_CHECKING:
     from mteb.abstasks import AbsTask
@@ -48,7 +48,8 @@ class MedtebTaskMixin:
 
     Attributes:
         definition: the task's ``task.yaml``.
-        data_dir: where to read data from (see :func:`medteb.data.source.resolve_source`).
+        data_dir: where to read data from
+            (see :func:`medteb.benchmark.data.sources.resolve_source`).
         data_source: the source actually used, set by :meth:`load_data`.
     """
 

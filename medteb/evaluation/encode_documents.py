@@ -48,8 +48,8 @@ def encode_documents(spec: AsymmetricSpec, tasks: Sequence[str] | None,
     """
     from mteb.types import PromptType
 
-    from medteb.runner import prepare_tasks
-    from medteb.search import document_loader
+    from medteb.evaluation.runner import prepare_tasks
+    from medteb.evaluation.search import document_loader
 
     ready, skipped = prepare_tasks(tasks, data_dir, eval_splits, on_progress)
     outcomes = [EncodedTask(o.name, skipped=o.skipped) for o in skipped]

@@ -10,7 +10,7 @@ import io
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from medteb.leaderboard import Leaderboard
+    from medteb.results.leaderboard import Leaderboard
 
 #: boards drawn, with their marker (the sample board is a smoke test and is never plotted)
 PLOTTED = {"zero-shot": "o", "fine-tuned": "^"}
@@ -27,7 +27,7 @@ def render_figure(board: Leaderboard) -> dict[str, bytes]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from medteb.results import SETTING_TITLES
+    from medteb.results.layout import SETTING_TITLES
 
     with matplotlib.rc_context({"svg.hashsalt": "medteb", "font.size": 8}):
         fig, ax = plt.subplots(figsize=(7.5, 4.8), dpi=120)

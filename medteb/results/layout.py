@@ -175,7 +175,7 @@ def read_speed(folder: Path) -> SpeedResult | None:
         return speed
     except (ValidationError, ValueError) as err:
         raise ResultsError(f"{path}: not a valid {SPEED_TASK} record: {_short(err)} "
-                           "(schema: medteb.results.SpeedResult)") from err
+                           "(schema: medteb.results.layout.SpeedResult)") from err
 
 
 def _short(err: Exception) -> str:
@@ -215,7 +215,7 @@ def load_entries(results_dir: str | Path) -> tuple[list[Entry], list[str]]:
     """
     from mteb.results import TaskResult
 
-    from medteb.taskdefs import BENCHMARK_ORDER
+    from medteb.benchmark.definitions import BENCHMARK_ORDER
 
     root = Path(results_dir)
     if not root.is_dir():

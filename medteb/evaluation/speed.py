@@ -199,7 +199,7 @@ class SpeedReport:
         return f"CPU {self.setting['device_name']}, {threads} torch threads, {self.facts['dtype']}"
 
     def to_result(self) -> dict[str, Any]:
-        """The ``MedTEB-Speed.json`` record (:class:`medteb.results.SpeedResult`)."""
+        """The ``MedTEB-Speed.json`` record (:class:`medteb.results.layout.SpeedResult`)."""
         from mteb import __version__ as mteb_version
 
         latency = self.measurement.latency_ms()
@@ -265,7 +265,7 @@ def speed_test(config: SpeedConfig, on_progress: Callable[[str], None] = print) 
         MedtebError: bad data, an unloadable model, bad settings.
     """
     from medteb.errors import DataUnavailableError
-    from medteb.runner import load_run_model, prepare_tasks
+    from medteb.evaluation.runner import load_run_model, prepare_tasks
 
     notes = []
     try:

@@ -1,10 +1,4 @@
-"""``medteb build``: rebuild MedTEB-format data the paper's way, one resumable stage at a time.
-
-Each stage reads files from a work folder and writes its outputs there atomically; the walkthrough
-is docs/building_data.md. Only this module and its stage modules (build_stages, build_more) print
-and decide file names; the engine is
-:mod:`medteb.build`.
-"""
+"""Helpers shared by the ``medteb build`` stage modules: stage parsers, judge flags, paths."""
 
 from __future__ import annotations
 
@@ -23,18 +17,6 @@ from typing import Any
 from medteb.errors import BuildInputError
 
 DOC = "docs/building_data.md"
-
-
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "build", help="build MedTEB-format data from your own queries, documents and LLM judges",
-        description="Build benchmark data the paper's way (prepare -> diversify -> pool -> judge "
-                    f"-> export; sts; audit). Walkthrough: {DOC}.")
-    stages = parser.add_subparsers(title="stages", metavar="STAGE", required=True)
-    from medteb.cli import build_stages
-
-    build_stages.add_stage_parsers(stages)
-
 
 def stage_parser(stages: argparse._SubParsersAction, name: str, help_text: str,
                  func: Any) -> argparse.ArgumentParser:
