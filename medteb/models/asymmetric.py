@@ -277,6 +277,11 @@ class AsymmetricEncoder(AbsEncoder):
         before, after = self._template_parts(template, task_metadata, prompt_type)
         return [f"{before}{t}{after}" for t in texts]
 
+    def document_texts(self, texts: list[str], task_metadata: TaskMetadata) -> list[str]:
+        """Documents as the document encoder sees (and the store keys) them: template applied."""
+        return self._format(texts, self.spec.document_template, task_metadata,
+                            PromptType.document)
+
     def encode(self, inputs: DataLoader[BatchedInput], *, task_metadata: TaskMetadata,
                hf_split: str, hf_subset: str, prompt_type: PromptType | None = None,
                **kwargs: Any) -> Array:

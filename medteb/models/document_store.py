@@ -162,9 +162,32 @@ class DocumentStore:
                 out[i] = vector
         return out, missing
 
+    def missing_texts(self, identity: EncoderIdentity, entry: EntryKey,
+                      texts: Sequence[str]) -> list[str]:
+        """The distinct ``texts`` with no stored vector, in first-seen order.
+
+        Reads only the digests of the shards (not their vectors), so a driver that hands the
+        encoding to other processes does not hold the store in memory.
+        """
+        folder = self._entry_dir(identity, entry)
+        stored: set[bytes] = set(self._loaded.get(folder, {}))
+        if folder not in self._loaded:
+            from safetensors import safe_open
+
+            for shard in sorted(folder.glob("shard-*.safetensors")):
+                with safe_open(str(shard), framework="numpy") as handle:
+                    stored.update(d.tobytes() for d in handle.get_tensor("digests"))
+        unique = list(dict.fromkeys(texts))
+        return [t for t, d in zip(unique, text_digests(unique), strict=True)
+                if d.tobytes() not in stored]
+
     def add(self, identity: EncoderIdentity, entry: EntryKey, texts: Sequence[str],
-            vectors: np.ndarray) -> None:
-        """Store vectors of ``texts`` as one new shard (atomically)."""
+            vectors: np.ndarray, keep_in_memory: bool = True) -> None:
+        """Store vectors of ``texts`` as one new shard (atomically).
+
+        The shard's name is a hash of its texts, so writing the same texts twice (two drivers
+        racing on one store) replaces a file with an identical one instead of clashing.
+        """
         from safetensors.numpy import save_file
 
         folder = self._entry_dir(identity, entry)
@@ -181,6 +204,8 @@ class DocumentStore:
                      lambda tmp: save_file({"digests": digests, "vectors": vectors}, tmp,
                                            metadata={"encoder": identity.key,
                                                      "entry": entry.key}))
+        if not keep_in_memory and folder not in self._loaded:
+            return
         cache = self._loaded.setdefault(folder, {})
         for digest, vector in zip(digests, vectors, strict=True):
             cache[digest.tobytes()] = vector
@@ -210,7 +235,7 @@ class DocumentStore:
             )
         unique = list(dict.fromkeys(texts[i] for i in missing))  # repeated texts: encode once
         new: dict[str, np.ndarray] = {}
-        for chunk in _chunks(unique, self.shard_size):
+        for chunk in self.shards(unique):
             vectors = np.asarray(encode(chunk), dtype=np.float32)
             self.add(identity, entry, chunk, vectors)
             new.update(zip(chunk, vectors, strict=True))
@@ -230,7 +255,11 @@ class DocumentStore:
                 found.append(EncoderIdentity(**data))
         return found
 
+    def shards(self, texts: list[str]) -> Iterator[list[str]]:
+        """``texts`` cut into shards of ``shard_size``: how :meth:`get_or_encode` cuts its misses.
 
-def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
-    for start in range(0, len(items), size):
-        yield items[start: start + size]
+        Every shard but the last is full, so once some shards are stored the misses of a rerun
+        cut into the same shards (what makes a resumed or distributed run write the same files).
+        """
+        for start in range(0, len(texts), self.shard_size):
+            yield texts[start: start + self.shard_size]
