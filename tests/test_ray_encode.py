@@ -99,6 +99,25 @@ def test_cli_ray_store_is_the_single_process_store(
     _assert_same_store(_stored(tmp_path / "ray"), _stored(tmp_path / "one"))
 
 
+def test_build_pool_with_ray_pools_what_it_pools_without(
+        local_ray: object, tmp_path: Path, tiny_bert: Path) -> None:
+    """Also before the shared pool (CPUs). The dense retriever's corpus goes through Ray into
+    <work>/document_store (bm25-zh would run here as always)."""
+    sample = Path(__file__).resolve().parents[1] / "tasks/MedTEB-Retrieval/sample"
+    for work in ("plain", "ray"):
+        for name in ("queries.jsonl", "corpus.jsonl"):
+            (tmp_path / work).mkdir(exist_ok=True)
+            shutil.copy(sample / name, tmp_path / work / name)
+    retrievers = ["-r", str(tiny_bert), "-k", "5", "-v", "0"]
+    assert main(["build", "pool", "--in", str(tmp_path / "plain"), *retrievers]) == 0
+    assert main(["build", "pool", "--in", str(tmp_path / "ray"), *retrievers, "--ray",
+                 "--ray-workers", "1"]) == 0
+    assert ((tmp_path / "ray/pool.jsonl").read_text("utf-8")
+            == (tmp_path / "plain/pool.jsonl").read_text("utf-8"))
+    stored = _stored(tmp_path / "ray/document_store")
+    assert sum(len(d["digests"]) for d in stored.values()) == 151
+
+
 def test_two_workers_store_the_single_process_shards_bit_for_bit(
         pool: RayEncoderPool, tmp_path: Path, texts: list[str], reference: dict) -> None:
     store = DocumentStore(tmp_path, shard_size=SHARD)

@@ -27,6 +27,7 @@ from __future__ import annotations
 import collections
 import logging
 import os
+import time
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -43,6 +44,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 IN_FLIGHT_PER_WORKER = 2  # one shard encoding, one waiting: no worker idles between shards
+RELEASE_WAIT_S = 10.0  # Ray frees a killed actor's CPUs/GPUs a moment after ray.kill returns
+_last_release = [0.0]  # when this process last killed its workers
 
 
 class RayEncodeError(MedtebError, RuntimeError):
@@ -220,16 +223,26 @@ class RayEncoderPool:
             if not slot.dead:
                 ray.kill(slot.actor)
         self.slots = []
+        _last_release[0] = time.monotonic()
         if self._started_ray:
             ray.shutdown()
             self._started_ray = False
 
     def _plan(self, ray: Any) -> None:
-        resources = ray.available_resources()  # what other jobs leave free
-        gpus, cpus = float(resources.get("GPU", 0)), float(resources.get("CPU", 0))
+        total = ray.cluster_resources()
         per_gpu = self.settings.gpus_per_worker
-        per_gpu = (1.0 if gpus >= 1 else 0.0) if per_gpu is None else float(per_gpu)
-        workers = self.settings.workers or (max(1, int(gpus // per_gpu)) if per_gpu else 1)
+        per_gpu = (1.0 if total.get("GPU", 0) >= 1 else 0.0) if per_gpu is None else per_gpu
+        per_gpu = float(per_gpu)
+        workers = self.settings.workers or (
+            max(1, int(total.get("GPU", 0) // per_gpu)) if per_gpu else 1)
+        per_cpu_wanted = 1 if per_gpu else max(1, int(total.get("CPU", 0) // workers))
+        while True:  # what other jobs (or our own workers, just killed) leave free
+            resources = ray.available_resources()
+            gpus, cpus = float(resources.get("GPU", 0)), float(resources.get("CPU", 0))
+            if ((gpus >= workers * per_gpu and cpus >= workers * per_cpu_wanted)
+                    or time.monotonic() > _last_release[0] + RELEASE_WAIT_S):
+                break
+            time.sleep(0.2)
         if per_gpu and workers * per_gpu > gpus:
             raise RayEncodeError(f"{workers} workers x {per_gpu:g} GPUs need "
                                  f"{workers * per_gpu:g} GPUs; the Ray cluster has {gpus:g} "
