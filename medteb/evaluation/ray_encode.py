@@ -8,8 +8,8 @@ documents the store does not hold yet, cuts them into the store's shards
 flight per worker. Workers return vectors; **only the driver writes**, one atomic shard file per
 finished shard, named by the hash of its texts. Hence:
 
-- concurrent writers cannot clash: workers never touch the store, and two drivers racing on one
-  store write identically named, identical files;
+- concurrent writers cannot clash: workers never touch the store, and even two drivers racing
+  on one store only ever rename whole files into it (a shard both encode gets one name);
 - a worker that dies (its process killed, its node lost) loses only its in-flight shards: they go
   back to the queue and are redone by another worker, and a replacement worker is started. A
   shard is written once, when its vectors arrive, so no text is stored twice;
