@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from medteb.benchmark.definitions import mean
 from medteb.cli import main
 from medteb.errors import ResultsError
 from medteb.results.layout import load_entries, read_speed
-from medteb.results.leaderboard import Leaderboard, format_params, mean
+from medteb.results.leaderboard import Leaderboard, format_params
 from tests.conftest import ROOT
 from tests.results_helpers import five, write_entry
 

@@ -13,8 +13,7 @@ from medteb.cli.common import (
     device,
 )
 from medteb.errors import MedtebError
-
-_OVERWRITE = ("always", "never", "only-missing", "only-cache")  # = mteb's OverwriteStrategy
+from medteb.evaluation.runner import OVERWRITE_STRATEGIES
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -51,7 +50,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--model-revision", "--model_revision", default=None,
                         help="model revision (hub models) or the revision recorded for a local "
                              "model (default: a fingerprint of its weights)")
-    parser.add_argument("--overwrite-strategy", choices=_OVERWRITE, default="only-missing",
+    parser.add_argument("--overwrite-strategy", choices=OVERWRITE_STRATEGIES,
+                        default="only-missing",
                         help="as in mteb; 'only-missing' also recomputes a stored result whose "
                              "data revision differs from the data now used")
     parser.add_argument("--prediction-folder", default=None,

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from medteb.benchmark.definitions import CMEDQA_TASKS, NEW_TASKS, load_definitions
+from medteb.benchmark.definitions import load_definitions, paper_averages
 from medteb.errors import DataUnavailableError, DataValidationError, MedtebError
 
 if TYPE_CHECKING:
@@ -24,12 +24,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+#: mteb's OverwriteStrategy values (the CLI lists them without importing mteb)
 OVERWRITE_STRATEGIES = ("always", "never", "only-missing", "only-cache")
-AVERAGES = (
-    ("Avg (all five)", (*CMEDQA_TASKS, *NEW_TASKS)),
-    ("CMedQA avg", CMEDQA_TASKS),
-    ("New-task avg", NEW_TASKS),
-)
 
 
 @dataclass(frozen=True)
@@ -87,13 +83,7 @@ class RunReport:
 
     def averages(self) -> dict[str, float | None]:
         """The paper's three averages (0–1); None unless every task of the group has a score."""
-        scores = {o.name: o.score for o in self.outcomes if o.score is not None}
-        result: dict[str, float | None] = {}
-        for label, names in AVERAGES:
-            values = [scores.get(n) for n in names]
-            ok = all(v is not None for v in values)
-            result[label] = sum(values) / len(values) if ok else None  # type: ignore[arg-type]
-        return result
+        return paper_averages({o.name: o.score for o in self.outcomes})
 
     def to_markdown(self) -> str:
         """A deterministic table: one row per task, then the three averages."""

@@ -113,11 +113,12 @@ def query_encoder(model: Any, task_metadata: TaskMetadata) -> tuple[Encode, dict
         n = sum(p.numel() for p in st.parameters())
         return encode_st, _facts(st, n, getattr(st, "max_seq_length", None),
                                  "sentence-transformers encode_query")
-    from mteb._create_dataloaders import _create_dataloader_from_texts
     from mteb.types import PromptType
 
+    from medteb._mteb import dataloader_from_texts
+
     def encode_mteb(texts: list[str], batch_size: int) -> Any:
-        return model.encode(_create_dataloader_from_texts(texts, batch_size=batch_size),
+        return model.encode(dataloader_from_texts(texts, batch_size=batch_size),
                             task_metadata=task_metadata, hf_split="test", hf_subset="default",
                             prompt_type=PromptType.query, batch_size=batch_size,
                             show_progress_bar=False)

@@ -1,4 +1,4 @@
-"""Turn a model name given on the command line into an mteb model (the only place torch loads).
+"""Turn a model name given on the command line into an mteb model (torch loads with the model).
 
 Three kinds of names are accepted, tried in this order:
 
@@ -13,24 +13,17 @@ Three kinds of names are accepted, tried in this order:
 from __future__ import annotations
 
 import hashlib
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from medteb.errors import UnknownModelError
+from medteb.models.names import BM25_NAME, local_model_name, looks_like_path
 
 if TYPE_CHECKING:
     from mteb.models import MTEBModels
 
-BM25_NAME = "bm25-zh"
-BASELINES = (BM25_NAME,)
 _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".gguf")
 _FINGERPRINT_BYTES = 1 << 20
-
-
-def looks_like_path(name: str) -> bool:
-    """Whether a model name is meant as a filesystem path rather than a registry name."""
-    return name.startswith((".", "/", "~")) or Path(name).expanduser().exists()
 
 
 def weights_fingerprint(folder: Path) -> str:
@@ -51,15 +44,6 @@ def weights_fingerprint(folder: Path) -> str:
                 handle.seek(-_FINGERPRINT_BYTES, 2)
                 digest.update(handle.read())
     return digest.hexdigest()[:12]
-
-
-def model_slug(name: str) -> str:
-    """A folder-safe slug of a model name: letters, digits, ``.``, ``_`` and ``-`` only."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.") or "model"
-
-
-def _local_name(folder: Path) -> str:
-    return f"local/{model_slug(folder.name)}"
 
 
 def load_local_model(path: str, revision: str | None = None, device: str | None = None,
@@ -91,7 +75,7 @@ def load_local_model(path: str, revision: str | None = None, device: str | None 
     meta = wrapper.mteb_model_meta
     n_parameters = sum(p.numel() for p in model.parameters())
     wrapper.mteb_model_meta = meta.model_copy(update={
-        "name": _local_name(folder),
+        "name": local_model_name(folder),
         "revision": revision or weights_fingerprint(folder),
         "n_parameters": n_parameters,
         "memory_usage_mb": round(n_parameters * 4 / 2**20, 2),

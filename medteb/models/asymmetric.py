@@ -26,8 +26,8 @@ from mteb.models.abs_encoder import AbsEncoder
 from mteb.models.model_meta import ModelMeta, ScoringFunction
 from mteb.types import PromptType
 
+from medteb._vectors import l2_normalise
 from medteb.errors import MedtebError
-from medteb.models import model_slug
 from medteb.models.document_store import (
     DocumentStore,
     DocumentStoreError,
@@ -36,6 +36,7 @@ from medteb.models.document_store import (
     _key,
     default_store_root,
 )
+from medteb.models.names import slug
 from medteb.models.sides import (
     DEFAULT_DOCUMENT_TEMPLATE,
     DEFAULT_QUERY_TEMPLATE,
@@ -194,9 +195,8 @@ def _split_template(template: str, instruction: str) -> tuple[str, str]:
 
 
 def _normalise(vectors: np.ndarray, dim: int) -> np.ndarray:
-    vectors = np.ascontiguousarray(vectors[:, :dim], dtype=np.float32)
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return vectors / np.maximum(norms, np.finfo(np.float32).tiny)
+    """Matryoshka truncation to ``dim``, then L2 normalisation."""
+    return l2_normalise(vectors[:, :dim])
 
 
 @dataclass
@@ -234,8 +234,8 @@ class AsymmetricEncoder(AbsEncoder):
         identity = {k: v for k, v in pair.items() if k not in ("query", "document")}
         identity["query"] = {k: v for k, v in pair["query"].items() if k != "model"}
         identity["document"] = d.to_dict()
-        name = spec.name or (f"asym/{model_slug(spec.query.name)}"
-                             f"+{model_slug(spec.document.name)}")
+        name = spec.name or (f"asym/{slug(spec.query.name)}"
+                             f"+{slug(spec.document.name)}")
         uses_instructions = any("{instruction}" in t
                                 for t in (spec.query_template, spec.document_template))
         return ModelMeta.create_empty(overwrites={

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 import numpy as np
 
 from medteb.errors import MedtebError, UnknownModelError
-from medteb.models import looks_like_path, model_slug, weights_fingerprint
+from medteb.models import weights_fingerprint
+from medteb.models.names import local_model_name, looks_like_path
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -90,7 +91,7 @@ class SideConfig:
     def name(self) -> str:
         """The name recorded in results: ``local/<folder>`` for a path, else the Hub name."""
         if self.is_local:
-            return f"local/{model_slug(Path(self.model).expanduser().resolve().name)}"
+            return local_model_name(self.model)
         return self.model
 
 

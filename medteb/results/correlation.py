@@ -18,10 +18,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from medteb.benchmark.definitions import BENCHMARK_ORDER, CMEDQA_TASKS, NEW_TASKS
+from medteb.benchmark.definitions import BENCHMARK_ORDER, CMEDQA_TASKS, NEW_TASKS, mean
 from medteb.errors import MedtebError
 from medteb.results.layout import Entry
-from medteb.results.leaderboard import TASK_COLUMNS, mean
+from medteb.results.leaderboard import TASK_COLUMNS
 
 BOOTSTRAP_RESAMPLES = 10_000
 BOOTSTRAP_SEED = 0

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from mteb.cache import ResultCache
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from medteb.benchmark.definitions import SETTINGS
 from medteb.errors import ResultsError
 
 
@@ -82,7 +83,7 @@ class Submission(BaseModel):
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    setting: Literal["zero-shot", "fine-tuned", "sample"]
+    setting: Literal[SETTINGS]  # type: ignore[valid-type]
     display_name: str = Field(min_length=1, max_length=80)
     provenance: Literal["reported", "reproduced"]
     source: str = Field(min_length=1)

@@ -33,30 +33,20 @@ def recompute_main_score(task: Any, saved: dict[str, Any], split: str = "test",
     if task.metadata.type in ("Retrieval", "Reranking"):
         return float(_retrieval_scores(task, data, predictions)[main])
     if task.metadata.type == "STS":
-        gold = [task._normalize(float(x)) for x in data["score"]]
-        if len(gold) != len(predictions["cosine_scores"]):
-            raise ValueError(f"{len(predictions['cosine_scores'])} predicted similarities for "
-                             f"{len(gold)} pairs")
-        return float(task._calculate_scores(predictions, gold)[main])
+        from medteb._mteb import sts_scores
+
+        return float(sts_scores(task, predictions, list(data["score"]))[main])
     raise ValueError(f"cannot recompute scores of {task.metadata.type} tasks")
 
 
 def _retrieval_scores(task: Any, data: Any, predictions: dict[str, dict[str, float]]
                       ) -> dict[str, Any]:
-    from mteb._evaluators.retrieval_metrics import calculate_retrieval_scores, make_score_dict
-    from mteb.abstasks.retrieval import _filter_queries_without_positives
+    from medteb._mteb import retrieval_scores
 
-    qrels, _ = _filter_queries_without_positives(dict(data["relevant_docs"]), data["queries"])
     results = {q: {d: float(s) for d, s in docs.items()
                    if not (task.ignore_identical_ids and d == q)}
                for q, docs in predictions.items()}
-    result = calculate_retrieval_scores(results, qrels, list(task.k_values),
-                                        task.skip_first_result)
-    return make_score_dict(
-        ndcg=result.ndcg, _map=result.map, recall=result.recall, precision=result.precision,
-        mrr=result.mrr, naucs=result.naucs, naucs_mrr=result.naucs_mrr,
-        hit_rate=result.hit_rate, task_scores={},
-    )
+    return retrieval_scores(task, data, results)
 
 
 def verify_predictions(folder: Path, where: str, model: tuple[str, str], found: dict[str, str],

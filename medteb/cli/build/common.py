@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import re
 import signal
 import sys
 import threading
@@ -64,10 +63,6 @@ def need(path: Path, produced_by: str) -> Path:
     if not path.is_file():
         raise BuildInputError(f"{path}: missing; it is produced by `medteb build {produced_by}`")
     return path
-
-
-def slug(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "model"
 
 
 def today() -> str:

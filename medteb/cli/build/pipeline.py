@@ -14,12 +14,12 @@ from medteb.cli.build.common import (
     need,
     quiet_libraries,
     say,
-    slug,
     stage_parser,
     store_path,
     today,
 )
 from medteb.errors import BuildInputError
+from medteb.models.names import slug
 
 QUERIES, CORPUS, POOL, JUDGMENTS = "queries.jsonl", "corpus.jsonl", "pool.jsonl", "judgments.jsonl"
 
@@ -153,7 +153,7 @@ def _pool(args: argparse.Namespace) -> int:
     corpus = read_texts(need(work / CORPUS, "prepare"))
     runs = {}
     for name in args.retrievers:
-        path = work / "pool_runs" / f"{slug(name)}.json"
+        path = work / "pool_runs" / f"{slug(name, '_')}.json"
         fingerprint = run_fingerprint(name, args.top_k, queries, corpus, args.min_score)
         if path.is_file():
             saved = json.loads(path.read_text(encoding="utf-8"))

@@ -1,0 +1,141 @@
+"""The one door to mteb's private names: everything MedTEB uses that mteb does not export.
+
+mteb 2.26 has no public API to register third-party tasks or benchmarks, and builds its
+dataloaders and retrieval metrics in private modules. Every such use lives here, behind one
+version check, so that an mteb release that moves them fails here, with one clear message,
+instead of deep inside a run. Everything else in MedTEB uses mteb's public API
+(``mteb.evaluate``, ``mteb.get_task``, ``TaskMetadata``, ``ResultCache``, ...).
+
+Importing this module imports mteb (about 3 s); only modules that already need mteb import it.
+``tests/test_architecture.py`` checks that no other module names a private part of mteb.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import mteb
+
+from medteb.errors import MedtebError, TaskDefinitionError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from mteb.abstasks import AbsTask
+    from torch.utils.data import DataLoader
+
+#: the mteb minor versions whose private names are known to be as used here
+TESTED_MTEB = ("2.26",)
+
+
+class UnsupportedMtebError(MedtebError, ImportError):
+    """The installed mteb is a release whose internals MedTEB has not been tested with."""
+
+
+def check_version(version: str = mteb.__version__) -> None:
+    """Refuse an mteb whose minor version is not in :data:`TESTED_MTEB`.
+
+    Raises:
+        UnsupportedMtebError: with the installed and the supported versions.
+    """
+    if ".".join(version.split(".")[:2]) not in TESTED_MTEB:
+        raise UnsupportedMtebError(
+            f"mteb {version} is installed, but MedTEB relies on internals of mteb "
+            f"{', '.join(v + '.x' for v in TESTED_MTEB)}; install a supported release "
+            f"(pip install 'mteb>={TESTED_MTEB[0]},<{_next_minor(TESTED_MTEB[-1])}')")
+
+
+def _next_minor(version: str) -> str:
+    major, minor = version.split(".")
+    return f"{major}.{int(minor) + 1}"
+
+
+check_version()
+
+# --- task and benchmark registries (mteb builds them at import; no registration API) --------
+
+# import_module, not `import mteb.get_tasks as ...`: mteb's package namespace shadows the
+# submodules get_tasks / get_benchmark with the functions of the same name.
+_get_tasks_module = importlib.import_module("mteb.get_tasks")
+_benchmarks_module = importlib.import_module("mteb.benchmarks.benchmarks")
+_get_benchmark_module = importlib.import_module("mteb.benchmarks.get_benchmark")
+
+
+def task_registry() -> Mapping[str, type[AbsTask]]:
+    """mteb's task registry (name -> class), MedTEB's tasks included once registered."""
+    return _get_tasks_module._TASKS_REGISTRY
+
+
+def register_tasks(classes: Mapping[str, type[AbsTask]]) -> None:
+    """Add task classes to mteb's registry and task list, as if mteb had defined them.
+
+    Raises:
+        TaskDefinitionError: mteb already has a different task of one of these names.
+    """
+    registry = _get_tasks_module._TASKS_REGISTRY
+    for name, cls in classes.items():
+        if name in registry and registry[name] is not cls:
+            raise TaskDefinitionError(f"mteb already has a task named {name!r}")
+    registry.update(classes)
+    new = tuple(c for c in classes.values() if c not in _get_tasks_module.TASK_LIST)
+    _get_tasks_module.TASK_LIST = (*_get_tasks_module.TASK_LIST, *new)
+
+
+def register_benchmark(attribute: str, benchmark: Any) -> None:
+    """Make ``mteb.get_benchmark`` find a benchmark (and its aliases), as if mteb defined it."""
+    setattr(_benchmarks_module, attribute, benchmark)
+    _get_benchmark_module._build_registry.cache_clear()
+    _get_benchmark_module._build_aliases_registry.cache_clear()
+
+
+# --- dataloaders ----------------------------------------------------------------------------
+
+def create_dataloader(dataset: Any, **kwargs: Any) -> DataLoader:
+    """mteb's own dataloader for a task's queries or corpus (``mteb._create_dataloaders``)."""
+    from mteb._create_dataloaders import create_dataloader as create
+
+    return create(dataset, **kwargs)
+
+
+def text_collate_fn() -> Any:
+    """The collate function mteb's text dataloaders use."""
+    from mteb._create_dataloaders import _custom_collate_fn
+
+    return _custom_collate_fn
+
+
+def dataloader_from_texts(texts: Sequence[str], batch_size: int) -> DataLoader:
+    """mteb's dataloader over plain texts (what ``encode`` receives for STS sentences)."""
+    from mteb._create_dataloaders import _create_dataloader_from_texts
+
+    return _create_dataloader_from_texts(list(texts), batch_size=batch_size)
+
+
+# --- metrics, for recomputing submitted scores ----------------------------------------------
+
+def retrieval_scores(task: AbsTask, data: Mapping[str, Any],
+                     results: dict[str, dict[str, float]]) -> dict[str, Any]:
+    """The scores mteb's retrieval evaluator gives a run on one split of a task."""
+    from mteb._evaluators.retrieval_metrics import calculate_retrieval_scores, make_score_dict
+    from mteb.abstasks.retrieval import _filter_queries_without_positives
+
+    qrels, _ = _filter_queries_without_positives(dict(data["relevant_docs"]), data["queries"])
+    result = calculate_retrieval_scores(results, qrels, list(task.k_values),
+                                        task.skip_first_result)
+    return make_score_dict(
+        ndcg=result.ndcg, _map=result.map, recall=result.recall, precision=result.precision,
+        mrr=result.mrr, naucs=result.naucs, naucs_mrr=result.naucs_mrr,
+        hit_rate=result.hit_rate, task_scores={},
+    )
+
+
+def sts_scores(task: AbsTask, predictions: Mapping[str, Any],
+               gold: Sequence[float]) -> dict[str, Any]:
+    """The scores mteb's STS task gives predicted similarities against raw gold scores."""
+    normalised = [task._normalize(float(x)) for x in gold]
+    if len(normalised) != len(predictions["cosine_scores"]):
+        raise ValueError(f"{len(predictions['cosine_scores'])} predicted similarities for "
+                         f"{len(normalised)} pairs")
+    return task._calculate_scores(predictions, normalised)
