@@ -67,8 +67,6 @@ def import_cmedqa_release(source: str | Path, destination: str | Path,
         MedtebError: missing files, or the destination exists.
         DataValidationError: the converted data fails MedTEB's validators.
     """
-    from medteb.benchmark.data.formats import read_retrieval
-
     source, destination = Path(source), Path(destination)
     missing = [n for n in (*REQUIRED, f"{split}_candidates.txt") if not (source / n).is_file()]
     if missing:
@@ -77,6 +75,22 @@ def import_cmedqa_release(source: str | Path, destination: str | Path,
         raise MedtebError(f"{destination} already exists; choose a new folder")
     questions = {r["question_id"]: r["content"] for r in _read_csv(source / "question.csv")}
     answers = {r["ans_id"]: r["content"] for r in _read_csv(source / "answer.csv")}
+    top, positives = _candidates(source, split, questions, answers)
+    corpus = [{"_id": f"a{k}", "title": "", "text": v} for k, v in answers.items()]
+    queries = [{"_id": q, "text": questions[q[1:]]} for q in top]
+    _write_tasks(destination, corpus, queries, top, positives)
+    return ImportSummary(destination, len(corpus), len(queries),
+                         sum(len(d) for d in positives.values()),
+                         sum(len(d) for d in top.values()))
+
+
+def _candidates(source: Path, split: str, questions: dict[str, str], answers: dict[str, str]
+                ) -> tuple[dict[str, dict[str, None]], dict[str, dict[str, None]]]:
+    """Each query's candidate answers and its positives (label 1), ids prefixed q / a.
+
+    Raises:
+        DataValidationError: unknown ids, or a question with no positive candidate.
+    """
     candidates = _read_csv(source / f"{split}_candidates.txt")
     problems = [f"{split}_candidates.txt line {i}: unknown {kind} {key!r}"
                 for i, r in enumerate(candidates, start=2)
@@ -85,7 +99,6 @@ def import_cmedqa_release(source: str | Path, destination: str | Path,
                 if key not in known]
     if problems:
         raise DataValidationError(str(source), problems)
-
     top: dict[str, dict[str, None]] = {}
     positives: dict[str, dict[str, None]] = {}
     for r in candidates:
@@ -97,11 +110,16 @@ def import_cmedqa_release(source: str | Path, destination: str | Path,
                 for q in top if q not in positives]
     if problems:
         raise DataValidationError(str(source), problems)
-    corpus = [{"_id": f"a{k}", "title": "", "text": v} for k, v in answers.items()]
-    queries = [{"_id": q, "text": questions[q[1:]]} for q in top]
+    return top, positives
+
+
+def _write_tasks(destination: Path, corpus: list[dict[str, str]], queries: list[dict[str, str]],
+                 top: dict[str, dict[str, None]], positives: dict[str, dict[str, None]]) -> None:
+    """Write both tasks into a staging folder, validate them, then rename it into place."""
+    from medteb.benchmark.data.formats import read_retrieval
+
     qrels = ["query-id\tcorpus-id\tscore",
              *(f"{q}\t{d}\t1" for q, ds in positives.items() for d in ds)]
-
     destination.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=destination.parent, prefix=f".{destination.name}."))
     try:
@@ -119,6 +137,3 @@ def import_cmedqa_release(source: str | Path, destination: str | Path,
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return ImportSummary(destination, len(corpus), len(queries),
-                         sum(len(d) for d in positives.values()),
-                         sum(len(d) for d in top.values()))
