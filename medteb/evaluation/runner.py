@@ -115,10 +115,15 @@ class RunReport:
             if o.failed and o.data:
                 detail = f"{o.failed} ({o.data})"
             if o.cached:
-                detail += f"; cached: {o.result_path}"
+                detail = f"cached; {detail}"
             lines.append(f"| {o.name} | {o.main_score} | {cell} | {_one_line(detail)} |")
         for label, value in self.averages().items():
             lines.append(f"| **{label}** | | {'–' if value is None else f'{100 * value:.2f}'} | |")
+        cached = [o for o in self.outcomes if o.cached]
+        if cached:
+            lines += ["", "Cached results, not evaluated again (--overwrite-strategy always "
+                          "evaluates again):"]
+            lines += [f"- {o.name}: {o.result_path}" for o in cached]
         return "\n".join(lines) + "\n"
 
 
