@@ -238,13 +238,31 @@ def run(config: RunConfig, on_progress: Callable[[str], None] = logger.info) -> 
                             else o.skipped for o in skipped if o.skipped)
         raise DataUnavailableError(f"no task has data to evaluate. {reasons}")
 
+    model = load_run_model(config.model, config.model_revision, config.device)
+    own_meta = getattr(model, "mteb_model_meta", None)
+    _file_sample_apart(model, ready, on_progress)
+    try:
+        meta = model.mteb_model_meta
+        outcomes = {o.name: o for o in skipped}
+        outcomes.update(_evaluate(model, ready, config, on_progress))
+    finally:  # a loaded model given to run() is handed back as it came
+        if own_meta is not None:
+            model.mteb_model_meta = own_meta
+    order = config.tasks or list(load_definitions())
+    return RunReport(
+        model_name=str(meta.name), model_revision=str(meta.revision),
+        outcomes=[outcomes[n] for n in order if n in outcomes],
+        output_folder=Path(config.output_folder), notes=_model_notes(model),
+    )
+
+
+def _evaluate(model: Any, ready: Sequence[AbsTask], config: RunConfig,
+              on_progress: Callable[[str], None]) -> dict[str, TaskOutcome]:
+    """Evaluate each ready task through ``mteb.evaluate``; one outcome per task."""
     import mteb
 
-    from medteb.results.layout import ResultsFolder, model_folder
-
-    model = load_run_model(config.model, config.model_revision, config.device)
-    _file_sample_apart(model, ready, on_progress)
     from medteb.evaluation.search import ExactSearch, supports
+    from medteb.results.layout import ResultsFolder, model_folder
 
     evaluated = ExactSearch(model) if supports(model) else model
     meta = model.mteb_model_meta
@@ -254,7 +272,7 @@ def run(config: RunConfig, on_progress: Callable[[str], None] = logger.info) -> 
     encode_kwargs: dict[str, Any] = {"show_progress_bar": config.show_progress}
     if config.batch_size is not None:
         encode_kwargs["batch_size"] = config.batch_size
-    outcomes = {o.name: o for o in skipped}
+    outcomes: dict[str, TaskOutcome] = {}
     for i, task in enumerate(ready, start=1):
         name = task.metadata.name
         on_progress(f"[{i}/{len(ready)}] {name} ({_data_label(task)})")
@@ -286,12 +304,7 @@ def run(config: RunConfig, on_progress: Callable[[str], None] = logger.info) -> 
             continue
         outcomes[name] = TaskOutcome(name, task.metadata.main_score, score=score,
                                      data=_data_label(task), result_path=path, cached=cached)
-    order = config.tasks or list(load_definitions())
-    return RunReport(
-        model_name=str(meta.name), model_revision=str(meta.revision),
-        outcomes=[outcomes[n] for n in order if n in outcomes],
-        output_folder=Path(config.output_folder), notes=_model_notes(model),
-    )
+    return outcomes
 
 
 def _stat(path: Path) -> tuple[int, int] | None:
@@ -309,19 +322,26 @@ def _undefined_score(task: AbsTask, score: float, path: Path) -> str:
             "embedding is the same, so there is no correlation or ranking; no result was kept")
 
 
+def results_revision(revision: str, tasks: Sequence[AbsTask]) -> str:
+    """The model revision results are filed under: ``<revision>-sample`` when any of ``tasks``
+    ran on the bundled sample (see :data:`SAMPLE_REVISION_SUFFIX`), else ``revision``."""
+    if (not any(str(t.metadata.revision).startswith("sample-") for t in tasks)
+            or revision.endswith(SAMPLE_REVISION_SUFFIX)):
+        return revision
+    return revision + SAMPLE_REVISION_SUFFIX
+
+
 def _file_sample_apart(model: Any, ready: Sequence[AbsTask],
                        on_progress: Callable[[str], None]) -> None:
-    """File a run on the bundled sample under ``<revision>-sample`` (see SAMPLE_REVISION_SUFFIX)."""
+    """File a run on the bundled sample under :func:`results_revision` (the model's meta)."""
     meta = getattr(model, "mteb_model_meta", None)
-    if meta is None or not any(str(t.metadata.revision).startswith("sample-") for t in ready):
+    if meta is None:
         return
-    revision = str(meta.revision or "unknown")
-    if revision.endswith(SAMPLE_REVISION_SUFFIX):
-        return
-    revision += SAMPLE_REVISION_SUFFIX
-    model.mteb_model_meta = meta.model_copy(update={"revision": revision})
-    on_progress(f"Sample data: results are filed under revision {revision}, apart from this "
-                "model's results on benchmark data")
+    revision = results_revision(str(meta.revision or "unknown"), ready)
+    if revision != str(meta.revision):
+        model.mteb_model_meta = meta.model_copy(update={"revision": revision})
+        on_progress(f"Sample data: results are filed under revision {revision}, apart from "
+                    "this model's results on benchmark data")
 
 
 def _model_notes(model: Any) -> list[str]:

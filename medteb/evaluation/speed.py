@@ -297,8 +297,10 @@ def speed_test(config: SpeedConfig, on_progress: Callable[[str], None] = print) 
     measurement = measure(encode, texts, latency_queries=config.latency_queries,
                           batch_sizes=config.batch_sizes,
                           throughput_queries=config.throughput_queries, warmup=config.warmup)
-    return SpeedReport(
-        model_name=str(meta.name), model_revision=str(meta.revision),
+    from medteb.evaluation.runner import results_revision
+
+    return SpeedReport(  # filed next to the task results of a run on the same data
+        model_name=str(meta.name), model_revision=results_revision(str(meta.revision), [task]),
         data=label.label if label is not None else "MedTEB-Retrieval queries",
         dataset_revision=str(task.metadata.revision), measurement=measurement, facts=facts,
         setting=setting, memory=peak_memory_mb(facts["device"]),
