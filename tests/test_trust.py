@@ -56,10 +56,8 @@ def test_a_second_fingerprint_reads_only_the_cache(tmp_path: Path,
     def no_hashing(path: Path) -> str:
         raise AssertionError(f"{path} was hashed again")
 
-    monkeypatch.setattr(fp, "file_sha256", no_hashing)
-    start = time.perf_counter()
+    monkeypatch.setattr(fp, "file_sha256", no_hashing)  # timed by benchmarks/fingerprint.py
     assert weights_fingerprint(model) == first
-    assert time.perf_counter() - start < 0.05
 
 
 def test_a_rewritten_file_with_the_same_size_and_mtime_is_hashed_again(tmp_path: Path) -> None:

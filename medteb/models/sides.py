@@ -210,7 +210,7 @@ class ModelSide:
         self.dim = int((dimension() if dimension else None) or meta.embed_dim or 0)
         if self.dim < 1:
             raise UnknownModelError(f"{role} model {config.model!r}: its embedding dimension "
-                                    "is unknown; choose an explicit --{role}-pooling")
+                                    f"is unknown; choose an explicit --{role}-pooling")
 
     def encode(self, texts: Sequence[str], batch_size: int, show_progress: bool,
                desc: str, context: EncodeContext | None = None) -> np.ndarray:
