@@ -23,6 +23,7 @@ def _offline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.delenv("MEDTEB_DATA_DIR", raising=False)
     monkeypatch.setenv("MTEB_CACHE", str(tmp_path / "mteb-cache"))  # never ~/.cache/mteb
+    monkeypatch.setenv("MEDTEB_CACHE_DIR", str(tmp_path / "medteb-cache"))  # fingerprints
 
 
 def write_jsonl(path: Path, rows: list[dict]) -> None:

@@ -54,7 +54,9 @@ def test_results_readable_by_mteb_loaders(in_tmp: Path, tiny_bert: Path) -> None
     meta = json.loads((path.parent / "model_meta.json").read_text())
     assert meta["name"] == "local/tiny-bert-zh"
     assert meta["n_parameters"] > 0 and meta["embed_dim"] == 32
-    assert path.parent.name == meta["revision"] and len(meta["revision"]) == 12
+    assert path.parent.name == meta["revision"]
+    # the weights' fingerprint, filed apart from results on benchmark data
+    assert re.fullmatch(r"[0-9a-f]{12}-sample", meta["revision"])
 
     loaded = ResultCache(in_tmp).load_results(models=["local/tiny-bert-zh"],
                                               tasks=["MedTEB-Retrieval"])
@@ -67,10 +69,13 @@ def test_results_readable_by_mteb_loaders(in_tmp: Path, tiny_bert: Path) -> None
 
 def test_stale_result_on_other_data_is_recomputed(in_tmp: Path, capsys: pytest.CaptureFixture,
                                                   tmp_path: Path) -> None:
-    assert main(["run", "-m", "bm25-zh", "-t", "MedTEB-STS", "--data-dir", "sample"]) == 0
     data = tmp_path / "data" / "MedTEB-STS" / "sts" / "test.jsonl"
-    write_jsonl(data, [{"sentence1": "高血压吃什么药", "sentence2": "血压高吃什么药", "score": 1},
-                       {"sentence1": "高血压吃什么药", "sentence2": "感冒吃什么药", "score": 0}])
+    pairs = [{"sentence1": "高血压吃什么药", "sentence2": "血压高吃什么药", "score": 1},
+             {"sentence1": "高血压吃什么药", "sentence2": "感冒吃什么药", "score": 0}]
+    write_jsonl(data, pairs)
+    assert main(["run", "-m", "bm25-zh", "-t", "MedTEB-STS", "--data-dir",
+                 str(tmp_path / "data")]) == 0
+    write_jsonl(data, [*pairs, {"sentence1": "头痛", "sentence2": "头疼", "score": 1}])
     capsys.readouterr()
     assert main(["run", "-m", "bm25-zh", "-t", "MedTEB-STS", "--data-dir",
                  str(tmp_path / "data")]) == 0

@@ -12,6 +12,7 @@ from medteb.benchmark.tasks import get_task
 from medteb.cli import main
 from medteb.errors import MedtebError
 from medteb.evaluation.speed import measure, query_encoder
+from medteb.models.sides import PAPER_QUERY_TEMPLATE
 from medteb.results.layout import SpeedResult
 from tests.conftest import ROOT
 from tests.test_asymmetric import _pair
@@ -76,7 +77,7 @@ def test_bad_measurements_are_refused(kwargs: dict, message: str) -> None:
 
 
 def test_a_pair_times_its_query_encoder_with_the_instruction(tmp_path: Path) -> None:
-    encoder, query, document = _pair(tmp_path)
+    encoder, query, document = _pair(tmp_path, query_template=PAPER_QUERY_TEMPLATE)
     metadata = get_task("MedTEB-Retrieval").metadata
     encode, facts = query_encoder(encoder, metadata)
     encode(["头痛"], 1)

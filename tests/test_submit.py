@@ -102,6 +102,15 @@ def test_verified_with_predictions(repo: Path, run: Path, capsys: pytest.Capture
     assert "reproduced, verified [" in (repo / "leaderboard.md").read_text()
 
 
+def test_predictions_in_mteb_flat_layout_are_read_too(repo: Path, run: Path,
+                                                       capsys: pytest.CaptureFixture) -> None:
+    predictions = run.parent / "predictions"
+    for path in list(predictions.rglob("*_predictions.json")):  # as plain `mteb run` writes
+        path.rename(predictions / path.name)
+    assert main(["submit", str(run), "--predictions", str(predictions)]) == 0
+    assert "scores verified from predictions" in capsys.readouterr().out
+
+
 def test_tampered_score_is_caught(repo: Path, run: Path, capsys: pytest.CaptureFixture) -> None:
     path = folder_of(run) / "MedTEB-Retrieval.json"
     claimed = json.loads(path.read_text())["scores"]["test"][0]["main_score"]
@@ -114,7 +123,7 @@ def test_tampered_score_is_caught(repo: Path, run: Path, capsys: pytest.CaptureF
 
 def test_predictions_of_another_model(repo: Path, run: Path,
                                       capsys: pytest.CaptureFixture) -> None:
-    path = run.parent / "predictions" / "MedTEB-STS_predictions.json"
+    (path,) = (run.parent / "predictions").rglob("MedTEB-STS_predictions.json")
     edit(path, lambda d: d["mteb_model_meta"].update(model_name="org/other"))
     err = rejected(repo, capsys, str(run), "--predictions", str(run.parent / "predictions"))
     assert "MedTEB-STS_predictions.json: predictions of org/other revision" in err
@@ -232,7 +241,8 @@ def test_inconsistent_name(repo: Path, run: Path, capsys: pytest.CaptureFixture)
     edit(folder_of(run) / "model_meta.json", lambda d: d.update(name="org/other"))
     err = rejected(repo, capsys, str(run))
     assert ("inconsistent model meta: the folder says medteb__bm25-zh/"
-            "bm25s-0.3.16_jieba-0.42.1_k1-1.5_b-0.75 but model_meta.json says org__other/") in err
+            "bm25s-0.3.16_jieba-0.42.1_k1-1.5_b-0.75-sample but model_meta.json says "
+            "org__other/") in err
 
 
 @pytest.mark.parametrize(("field", "value", "message"), [

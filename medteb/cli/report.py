@@ -15,7 +15,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "correlation", help="Spearman rank correlation of CMedQA vs the new tasks (Table 2)",
         description="For one setting, every model with all five tasks: its CMedQA average vs "
                     "its new-task average; Spearman's rho and p-value (the paper's Table 2), "
-                    "Kendall's tau, a bootstrap 95%% CI for rho (10,000 resamples, seed 0) and "
+                    "Kendall's tau, a bootstrap 95% CI for rho (10,000 resamples, seed 0) and "
                     "the pairwise Spearman matrix of the five tasks.")
     corr.add_argument("--results", default="results", help="results folder (default: results)")
     corr.add_argument("--setting", choices=SETTINGS, default="zero-shot",

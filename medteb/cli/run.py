@@ -11,6 +11,7 @@ from medteb.cli.common import (
     asymmetric_spec,
     configure_logging,
     device,
+    positive_int,
 )
 from medteb.errors import MedtebError
 from medteb.evaluation.runner import OVERWRITE_STRATEGIES
@@ -41,7 +42,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                              "default: $MEDTEB_DATA_DIR, then the published release")
     parser.add_argument("--output-folder", "--output_folder", default="results",
                         help="where results are written (default: ./results)")
-    parser.add_argument("--batch-size", "--batch_size", type=int, default=None,
+    parser.add_argument("--batch-size", "--batch_size", type=positive_int, default=None,
                         help="encoding batch size (mteb's default: 32)")
     parser.add_argument("--device", type=device, default=None,
                         help="torch device: cpu, cuda, cuda:1 or a GPU index (default: auto)")
@@ -65,25 +66,24 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def _run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from medteb._hub import go_offline, go_offline_if_unreachable
+    from medteb._hub import decide_hub_access, go_offline
 
     console = Console(stderr=True)
     configure_logging(args.verbosity)
     if args.benchmarks and [b for b in args.benchmarks if b != "MedTEB"]:
         raise MedtebError(f"unknown benchmark(s) {args.benchmarks}: only 'MedTEB' is available")
+    demo = args.model is None and args.query_model is None and args.document_model is None
+    if demo:
+        go_offline()  # the demo downloads nothing; CMedQA runs only if already in the HF cache
+    else:
+        decide_hub_access()  # once, before mteb or huggingface_hub is imported
     pair = asymmetric_spec(args)
-    demo = args.model is None and pair is None
     data_dir = args.data_dir
     if demo and data_dir is None and not os.environ.get("MEDTEB_DATA_DIR"):
         data_dir = "sample"
         console.print("[bold]Offline demo:[/] bm25-zh on the bundled SAMPLE data (not the "
                       "benchmark). Use -m MODEL --data-dir DIR to evaluate a model.")
     tasks = args.tasks
-    if demo:
-        go_offline()  # the demo downloads nothing; CMedQA runs only if already in the HF cache
-    elif tasks is None or any(t.startswith("CMedQA") for t in tasks):
-        go_offline_if_unreachable()
-
     from medteb.evaluation.runner import RunConfig, run
 
     config = RunConfig(
@@ -99,4 +99,6 @@ def _run(args: argparse.Namespace) -> int:
     for note in report.notes:
         print(note)
     print(f"Results written to {report.output_folder}/")
+    if args.prediction_folder:
+        print(f"Predictions written to {args.prediction_folder}/<org__model>/<revision>/")
     return 1 if any(o.failed for o in report.outcomes) else 0

@@ -40,6 +40,22 @@ class ResultsFolder(ResultCache):
         return self.cache_path / path.relative_to(self.cache_path / "results")
 
 
+def model_folder(root: str | Path, meta: Any) -> Path:
+    """``<root>/<org__model>/<revision>``: where one model revision's files go (mteb's naming).
+
+    Also the layout of ``--prediction-folder``, so that each model's predictions stay apart.
+    """
+    return ResultsFolder(root).get_task_result_path("_", meta).parent
+
+
+def predictions_file(root: str | Path, task: str, model_name: str, revision: str) -> Path:
+    """A task's saved predictions under ``root``: in the model's own folder (``medteb run``
+    writes there), else ``<root>/<task>_predictions.json`` (mteb's flat layout)."""
+    name = f"{task}_predictions.json"
+    nested = ResultsFolder(root).get_task_result_path("_", model_name, revision).parent / name
+    return nested if nested.is_file() else Path(root) / name
+
+
 # --- MedTEB's records next to mteb's result files -------------------------------------------
 #
 # A revision folder in ``results/`` holds mteb's files plus two of MedTEB's own:

@@ -65,10 +65,12 @@ def verify_predictions(folder: Path, where: str, model: tuple[str, str], found: 
     Returns:
         True when every score was recomputed and matches.
     """
+    from medteb.results.layout import predictions_file
+
     name, revision = model
     start = len(problems)
     for task in found:
-        path = predictions / f"{task}_predictions.json"
+        path = predictions_file(predictions, task, name, revision)
         try:
             saved = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as err:

@@ -76,7 +76,22 @@ def _finished(folder: Path) -> dict[str, Any] | None:
     return json.loads(marker.read_text(encoding="utf-8")) if marker.is_file() else None
 
 
-def run_command(output: Path, dim: int, recipe: PairRecipe) -> str:
+def pair_name(output: Path, name: str | None = None) -> str:
+    """The name a trained pair's results are filed under: ``name``, else ``local/<OUT>``.
+
+    Raises:
+        TrainingError: ``name`` does not look like ``organisation/name``.
+    """
+    from medteb.models.names import slug
+
+    if name is None:
+        return f"local/{slug(Path(output).expanduser().resolve().name)}"
+    if name.count("/") != 1 or not all(name.split("/")):
+        raise TrainingError(f"pair name {name!r} must look like 'organisation/name'")
+    return name
+
+
+def run_command(output: Path, dim: int, recipe: PairRecipe, name: str | None = None) -> str:
     """The ``medteb run`` command that evaluates the pair saved in ``output``."""
     parts = ["medteb", "run", "--query-model", str(output / "query"), "--document-model",
              str(output / "document"), "--document-pooling", "last-token", "--truncate-dim",
@@ -85,10 +100,10 @@ def run_command(output: Path, dim: int, recipe: PairRecipe) -> str:
         parts.append("--no-instructions")
     else:
         parts += ["--query-template", recipe.query_template]
-    if recipe.query_max_length != 512:
-        parts += ["--query-max-length", str(recipe.query_max_length)]
+    parts += ["--query-max-length", str(recipe.query_max_length)]  # as trained, always
     if recipe.document_max_length != 512:
         parts += ["--document-max-length", str(recipe.document_max_length)]
+    parts += ["--name", pair_name(output, name)]
     return " ".join(shlex.quote(p) for p in parts) + " --data-dir DIR"
 
 
@@ -98,7 +113,7 @@ def train_pair(query_model: str, document_model: str, output: str | Path,
                document_triplets: Sequence[Triplet] | None = None,
                data_description: Mapping[str, Any] | None = None, resume: bool = True,
                on_progress: Callable[[str], None] | None = None,
-               show_progress: bool = True) -> PairResult:
+               show_progress: bool = True, name: str | None = None) -> PairResult:
     """Train an asymmetric pair with the two-stage recipe and save it for ``medteb run``.
 
     Args:
@@ -114,6 +129,9 @@ def train_pair(query_model: str, document_model: str, output: str | Path,
         resume: skip finished stages and resume the running one from its newest checkpoint;
             False starts over (removing ``OUT/stages`` and ``OUT/checkpoints``).
         on_progress: receives progress and loss lines.
+        name: the name the pair's results are filed under, ``organisation/name`` (default
+            ``local/<output folder name>``); recorded in ``medteb_pair.json``, and the sides
+            are named ``<name>-query`` and ``<name>-document``.
 
     Returns:
         A :class:`PairResult` with the ``medteb run`` command to evaluate the pair.
@@ -127,6 +145,7 @@ def train_pair(query_model: str, document_model: str, output: str | Path,
     require_training_extras()
     recipe = recipe or PairRecipe()
     recipe.check()
+    name = pair_name(Path(output), name)
     if not alignment_texts:
         raise TrainingError("Stage I needs alignment texts; none were given")
     if not triplets:
@@ -166,21 +185,22 @@ def train_pair(query_model: str, document_model: str, output: str | Path,
     document.merge_lora()
     _replace_dir(query.save, out / "query")
     _replace_dir(document.save, out / "document")
-    command = _save_pair(out, query_model, document_model, dim, recipe, logs,
+    command = _save_pair(out, name, query_model, document_model, dim, recipe, logs,
                          data_description or {}, aligned, prepared)
     say(f"saved the pair to {out}; evaluate it with:\n  {command}")
     return PairResult(out, dim, command, logs)
 
 
-def _save_pair(out: Path, query_model: str, document_model: str, dim: int, recipe: PairRecipe,
-               logs: list[StageLog], data_description: Mapping[str, Any], aligned: Path,
-               prepared: Path) -> str:
+def _save_pair(out: Path, name: str, query_model: str, document_model: str, dim: int,
+               recipe: PairRecipe, logs: list[StageLog], data_description: Mapping[str, Any],
+               aligned: Path, prepared: Path) -> str:
     """Write ``medteb_pair.json`` and the model card; the ``medteb run`` command of the pair."""
-    command = run_command(out, dim, recipe)
+    command = run_command(out, dim, recipe, name)
     projected = bool((_finished(aligned) or {}).get("extra", {}).get("projected"))
     mrl = (_finished(prepared) or _finished(Path(document_model).expanduser())
            or {}).get("extra", {}).get("mrl_dims")  # from a `train document` folder too
     pair = {
+        "name": name,
         "query": {"path": "query", "pooling": "auto", "max_length": recipe.query_max_length,
                   "base_model": query_model, "projection": projected},
         "document": {"path": "document", "pooling": "last-token",
@@ -331,4 +351,5 @@ def load_pair_spec(output: str | Path, **overrides: Any) -> AsymmetricSpec:
                          max_length=query["max_length"]),
         document=SideConfig(str(out / document["path"]), pooling=document["pooling"],
                             max_length=document["max_length"]),
-        truncate_dim=pair["truncate_dim"], query_template=pair["query_template"], **overrides)
+        truncate_dim=pair["truncate_dim"], query_template=pair["query_template"],
+        **{"name": pair.get("name"), **overrides})
