@@ -47,7 +47,7 @@ class RunConfig:
     model: Any = "bm25-zh"
     tasks: Sequence[str] | None = None
     data_dir: str | os.PathLike | None = None
-    output_folder: str | os.PathLike = "results"
+    output_folder: str | os.PathLike = "runs"  # never results/: `medteb submit` writes there
     model_revision: str | None = None
     device: str | None = None
     batch_size: int | None = None

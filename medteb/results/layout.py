@@ -222,7 +222,9 @@ def load_entries(results_dir: str | Path) -> tuple[list[Entry], list[str]]:
         raise ResultsError(f"results folder {str(root)!r} does not exist")
     entries: list[Entry] = []
     skipped: list[str] = []
-    for folder in sorted(p for p in root.glob("*/*") if p.is_dir()):
+    # hidden folders (a submission's staging folder, .git, ...) are not entries
+    for folder in sorted(p for p in root.glob("*/*") if p.is_dir()
+                         and not p.parent.name.startswith(".") and not p.name.startswith(".")):
         where = f"{folder.parent.name}/{folder.name}"
         if not (folder / "model_meta.json").is_file():
             skipped.append(f"{where}: no model_meta.json")
