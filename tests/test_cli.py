@@ -190,3 +190,15 @@ def test_cli_start_imports_no_heavy_library() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=ROOT)
     assert out.stdout.strip() == "[]"
+
+
+def test_run_refuses_to_write_into_the_leaderboards_results(
+        in_tmp: Path, capsys: pytest.CaptureFixture) -> None:
+    from tests.test_submit import snapshot
+
+    copy_seeded_results(in_tmp)
+    before = snapshot(in_tmp / "results")
+    assert main(["run", "--output-folder", "results", "-t", "MedTEB-STS", "-v", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "results holds leaderboard entries (" in err and "`medteb submit`, the only" in err
+    assert snapshot(in_tmp / "results") == before

@@ -86,6 +86,9 @@ def _run(args: argparse.Namespace) -> int:
         go_offline_if_unreachable()
 
     from medteb.evaluation.runner import RunConfig, run
+    from medteb.results.layout import check_not_leaderboard_source
+
+    check_not_leaderboard_source(args.output_folder)
 
     config = RunConfig(
         model=pair or args.model or "bm25-zh", tasks=tasks, data_dir=data_dir,

@@ -69,6 +69,9 @@ def _speed(args: argparse.Namespace) -> int:
     if pair is None and args.model is None:
         args.model = "bm25-zh"
     go_offline_if_unreachable()
+    from medteb.results.layout import check_not_leaderboard_source
+
+    check_not_leaderboard_source(args.output_folder)
     console = Console(stderr=True)
     progress = console.print if args.verbosity >= 1 else (lambda *_: None)
     report = speed_test(SpeedConfig(

@@ -141,6 +141,21 @@ class SpeedResult(BaseModel):
         return entries[0]
 
 
+def check_not_leaderboard_source(folder: str | Path) -> None:
+    """Refuse to write a run's output into a folder that holds leaderboard entries.
+
+    Raises:
+        ResultsError: ``folder`` has a ``<org__model>/<revision>/submission.yaml``.
+    """
+    root = Path(folder)
+    entry = next(root.glob(f"*/*/{SUBMISSION_FILE}"), None) if root.is_dir() else None
+    if entry is not None:
+        raise ResultsError(
+            f"{root} holds leaderboard entries ({entry.parent.relative_to(root)} has a "
+            f"{SUBMISSION_FILE}); write runs to another --output-folder (default ./runs) and "
+            "add them with `medteb submit`, the only writer of the leaderboard's results")
+
+
 def read_submission(folder: Path) -> Submission:
     """Read and validate ``folder/submission.yaml``.
 
