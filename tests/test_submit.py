@@ -437,3 +437,19 @@ def test_submit_needs_an_existing_results_folder(tmp_path: Path, run: Path,
     assert err.count("\n") == 1 and "no results folder 'results' here" in err
     assert "--results DIR" in err
     assert not (tmp_path / "results").exists() and not (tmp_path / "leaderboard.md").exists()
+
+
+def test_recomputed_scores_equal_mtebs(demo_run: Path) -> None:
+    """pytrec_eval / scipy on the demo's predictions give exactly the scores mteb stored."""
+    from medteb.benchmark.tasks import get_task
+    from medteb.results.verify import recompute_main_score
+
+    folder = folder_of(demo_run / "run")
+    for name in ("MedTEB-Retrieval", "MedTEB-Rerank", "MedTEB-STS"):
+        task = get_task(name, data_dir="sample")
+        task.load_data()
+        saved = json.loads((demo_run / "predictions" / f"{name}_predictions.json").read_text())
+        stored = json.loads((folder / f"{name}.json").read_text())["scores"]["test"][0]
+        # mteb stores 6 decimals
+        assert recompute_main_score(task, saved) == pytest.approx(stored["main_score"],
+                                                                  abs=5e-7), name
