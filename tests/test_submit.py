@@ -453,3 +453,36 @@ def test_recomputed_scores_equal_mtebs(demo_run: Path) -> None:
         # mteb stores 6 decimals
         assert recompute_main_score(task, saved) == pytest.approx(stored["main_score"],
                                                                   abs=5e-7), name
+
+
+def test_sample_results_are_filed_apart(repo: Path, run: Path) -> None:
+    """A model's results on the sample go to <revision>-sample, never to the folder its
+    benchmark results would take."""
+    revision = folder_of(run).name
+    assert main(["submit", str(run)]) == 0
+    stored = folder_of(repo / "results")
+    assert stored.name == f"{revision}-sample"
+    assert json.loads((stored / "model_meta.json").read_text())["revision"] == stored.name
+    assert main(["submit", str(run), "--replace"]) == 0  # the same run again: the same folder
+    assert [p.name for p in (repo / "results" / BM25).iterdir()] == [stored.name]
+
+
+def test_sample_mixed_with_other_data_is_refused(repo: Path, run: Path,
+                                                 capsys: pytest.CaptureFixture) -> None:
+    edit(folder_of(run) / "MedTEB-STS.json", lambda d: d.update(dataset_revision="local-0abc"))
+    err = rejected(repo, capsys, str(run))
+    assert ("mixes data: MedTEB-Rerank on the bundled sample, MedTEB-Retrieval on the bundled "
+            "sample, MedTEB-STS on local-0abc; a submission's MedTEB tasks must all be on the "
+            "sample or all on the benchmark data") in err
+
+
+def test_sample_revision_without_sample_results(repo: Path, run: Path,
+                                                capsys: pytest.CaptureFixture) -> None:
+    folder = folder_of(run)
+    for task in ("MedTEB-Retrieval", "MedTEB-Rerank", "MedTEB-STS"):
+        edit(folder / f"{task}.json", lambda d: d.update(dataset_revision="local-0abc"))
+    edit(folder / "model_meta.json", lambda d: d.update(revision=f"{folder.name}-sample"))
+    folder.rename(folder.parent / f"{folder.name}-sample")
+    err = rejected(repo, capsys, str(run), "--setting", "zero-shot", "--training-data", "none")
+    assert f"model revision '{folder.name}-sample' marks results on the bundled sample, but no " \
+           "result was computed on it" in err
