@@ -57,15 +57,16 @@ def test_results_readable_by_mteb_loaders(in_tmp: Path, tiny_bert: Path) -> None
     from mteb.cache import ResultCache
 
     argv = ["run", "-m", str(tiny_bert), "-t", "MedTEB-Retrieval", "--data-dir", "sample",
-            "--batch-size", "8", "-v", "0"]
+            "--batch-size", "8", "-v", "0", "--output-folder", "cache/results"]
     assert main(argv) == 0
-    (path,) = list((in_tmp / "runs" / "local__tiny-bert-zh").glob("*/MedTEB-Retrieval.json"))
+    (path,) = list((in_tmp / "cache" / "results" / "local__tiny-bert-zh").glob(
+        "*/MedTEB-Retrieval.json"))
     meta = json.loads((path.parent / "model_meta.json").read_text())
     assert meta["name"] == "local/tiny-bert-zh"
     assert meta["n_parameters"] > 0 and meta["embed_dim"] == 32
     assert path.parent.name == meta["revision"] and len(meta["revision"]) == 12
 
-    loaded = ResultCache(in_tmp).load_results(models=["local/tiny-bert-zh"],
+    loaded = ResultCache(in_tmp / "cache").load_results(models=["local/tiny-bert-zh"],
                                               tasks=["MedTEB-Retrieval"])
     (model_result,) = loaded.model_results
     assert model_result.task_results[0].task_name == "MedTEB-Retrieval"
