@@ -116,13 +116,18 @@ def _sts(args: argparse.Namespace) -> int:
              "prompt_versions": [f"synonym STS: {PROMPT_VERSION}"],
              "sts": {"queries with a dictionary term": report.matched,
                      "sampled": report.counts, "generation failures": len(report.failures),
-                     "synonym dictionary": args.synonyms, "seed": args.seed}}
+                     "synonym dictionary": args.synonyms, "seed": args.seed},
+             "judging": {"retry_failures": args.retry_failures,
+                         "max_consecutive_failures": args.max_consecutive_failures,
+                         f"generator {name}": judge.model_dump(exclude={"name", "base_url",
+                                                                       "model"})}}
     sheet = out / "datasheet.json"
     if sheet.is_file():  # an export of retrieval/rerank is already there: keep its facts
         old = json.loads(sheet.read_text(encoding="utf-8"))
         counts = {**old.pop("counts", {}), **counts}
         for key in ("judges", "prompt_versions"):
             facts[key] = list(dict.fromkeys([*old.get(key, []), *facts[key]]))
+        facts["judging"] = {**old.get("judging", {}), **facts["judging"]}
         facts = {**old, **facts}
         facts.pop("built_on", None)
     write_datasheet(out, counts, facts, today())
