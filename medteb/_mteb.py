@@ -111,31 +111,3 @@ def dataloader_from_texts(texts: Sequence[str], batch_size: int) -> DataLoader:
     from mteb._create_dataloaders import _create_dataloader_from_texts
 
     return _create_dataloader_from_texts(list(texts), batch_size=batch_size)
-
-
-# --- metrics, for recomputing submitted scores ----------------------------------------------
-
-def retrieval_scores(task: AbsTask, data: Mapping[str, Any],
-                     results: dict[str, dict[str, float]]) -> dict[str, Any]:
-    """The scores mteb's retrieval evaluator gives a run on one split of a task."""
-    from mteb._evaluators.retrieval_metrics import calculate_retrieval_scores, make_score_dict
-    from mteb.abstasks.retrieval import _filter_queries_without_positives
-
-    qrels, _ = _filter_queries_without_positives(dict(data["relevant_docs"]), data["queries"])
-    result = calculate_retrieval_scores(results, qrels, list(task.k_values),
-                                        task.skip_first_result)
-    return make_score_dict(
-        ndcg=result.ndcg, _map=result.map, recall=result.recall, precision=result.precision,
-        mrr=result.mrr, naucs=result.naucs, naucs_mrr=result.naucs_mrr,
-        hit_rate=result.hit_rate, task_scores={},
-    )
-
-
-def sts_scores(task: AbsTask, predictions: Mapping[str, Any],
-               gold: Sequence[float]) -> dict[str, Any]:
-    """The scores mteb's STS task gives predicted similarities against raw gold scores."""
-    normalised = [task._normalize(float(x)) for x in gold]
-    if len(normalised) != len(predictions["cosine_scores"]):
-        raise ValueError(f"{len(predictions['cosine_scores'])} predicted similarities for "
-                         f"{len(normalised)} pairs")
-    return task._calculate_scores(predictions, normalised)

@@ -26,6 +26,24 @@ def _offline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("MEDTEB_CACHE_DIR", str(tmp_path / "medteb-cache"))  # fingerprints
 
 
+def copy_seeded_results(repo: Path) -> Path:
+    """``repo/results``: the repository's seeded entries (the paper's reported numbers) and a
+    leaderboard.md generated from them, whatever a user has run or submitted in this checkout.
+
+    Tests never read or write the repository's own results/ beyond this copy.
+    """
+    import shutil
+
+    from medteb.cli.common import regenerate_leaderboard
+    from medteb.results.layout import read_submission
+
+    for folder in sorted((ROOT / "results").glob("*/reported-*")):
+        if read_submission(folder).provenance == "reported":
+            shutil.copytree(folder, repo / "results" / folder.parent.name / folder.name)
+    regenerate_leaderboard(repo / "results", repo / "leaderboard.md", figure=False)
+    return repo / "results"
+
+
 def write_jsonl(path: Path, rows: list[dict]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),

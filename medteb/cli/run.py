@@ -40,8 +40,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="folder with one <TaskName>/ folder per MedTEB task "
                              "(docs/data_format.md), or 'sample' for the bundled sample; "
                              "default: $MEDTEB_DATA_DIR, then the published release")
-    parser.add_argument("--output-folder", "--output_folder", default="results",
-                        help="where results are written (default: ./results)")
+    parser.add_argument("--output-folder", "--output_folder", default="runs",
+                        help="where results are written (default: ./runs; the leaderboard's "
+                             "results/ is written only by `medteb submit`)")
     parser.add_argument("--batch-size", "--batch_size", type=positive_int, default=None,
                         help="encoding batch size (mteb's default: 32)")
     parser.add_argument("--device", type=device, default=None,
@@ -85,6 +86,9 @@ def _run(args: argparse.Namespace) -> int:
                       "benchmark). Use -m MODEL --data-dir DIR to evaluate a model.")
     tasks = args.tasks
     from medteb.evaluation.runner import RunConfig, run
+    from medteb.results.layout import check_not_leaderboard_source
+
+    check_not_leaderboard_source(args.output_folder)
 
     config = RunConfig(
         model=pair or args.model or "bm25-zh", tasks=tasks, data_dir=data_dir,
@@ -98,7 +102,8 @@ def _run(args: argparse.Namespace) -> int:
     print(report.to_markdown())
     for note in report.notes:
         print(note)
-    print(f"Results written to {report.output_folder}/")
+    print(f"Results written to {report.output_folder}/ (not the leaderboard's results/: add "
+          f"them with `medteb submit {report.output_folder}`)")
     if args.prediction_folder:
         print(f"Predictions written to {args.prediction_folder}/<org__model>/<revision>/")
     return 1 if any(o.failed for o in report.outcomes) else 0

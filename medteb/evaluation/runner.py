@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from medteb.benchmark.definitions import load_definitions, paper_averages
 from medteb.errors import DataUnavailableError, DataValidationError, MedtebError
+from medteb.results.revisions import SAMPLE_REVISION_SUFFIX
 
 if TYPE_CHECKING:
     from mteb.abstasks import AbsTask
@@ -26,9 +27,6 @@ logger = logging.getLogger(__name__)
 
 #: mteb's OverwriteStrategy values (the CLI lists them without importing mteb)
 OVERWRITE_STRATEGIES = ("always", "never", "only-missing", "only-cache")
-#: appended to the model revision of a run on the bundled sample, so that its results are filed
-#: apart from the same model's results on benchmark data (on disk and in ``medteb submit``)
-SAMPLE_REVISION_SUFFIX = "-sample"
 
 
 @dataclass(frozen=True)
@@ -46,7 +44,7 @@ class RunConfig:
     model: Any = "bm25-zh"
     tasks: Sequence[str] | None = None
     data_dir: str | os.PathLike | None = None
-    output_folder: str | os.PathLike = "results"
+    output_folder: str | os.PathLike = "runs"  # never results/: `medteb submit` writes there
     model_revision: str | None = None
     device: str | None = None
     batch_size: int | None = None

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from medteb.benchmark.definitions import BENCHMARK_ORDER, NEW_TASKS, load_definitions
+from medteb.benchmark.definitions import BENCHMARK_ORDER, NEW_TASKS
 from medteb.errors import SubmissionError
 from medteb.results.checks import check_result_files, read_meta
 from medteb.results.layout import (
@@ -32,6 +32,7 @@ from medteb.results.layout import (
     SUBMISSION_FILE,
     Submission,
 )
+from medteb.results.revisions import check_revisions, sample_apart
 
 # Letters, digits, '.', '_', '-': nothing that leaves results/ or means something in markdown.
 _PART = r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}"
@@ -149,10 +150,10 @@ def _check_folder(folder: Path, root: Path, results: Path, options: SubmitOption
     name, revision = _check_identity(meta, where, problems)
     if problems[start:]:
         return None
-    target = f"{name.replace('/', '__')}/{revision}"
-    if folder != root and (folder.parent.name, folder.name) != tuple(target.split("/")):
+    declared = f"{name.replace('/', '__')}/{revision}"
+    if folder != root and (folder.parent.name, folder.name) != tuple(declared.split("/")):
         problems.append(f"{where}: inconsistent model meta: the folder says "
-                        f"{folder.parent.name}/{folder.name} but model_meta.json says {target}")
+                        f"{folder.parent.name}/{folder.name} but model_meta.json says {declared}")
     n_parameters = meta.get("n_parameters")
     if not isinstance(n_parameters, int) or n_parameters < 0:
         problems.append(f"{where}/model_meta.json: missing model parameters ('n_parameters' is "
@@ -160,16 +161,18 @@ def _check_folder(folder: Path, root: Path, results: Path, options: SubmitOption
     params = _pair_parameters(meta, n_parameters, where, problems)
     results_found = check_result_files(folder, where, problems)
     sample = any(r.startswith("sample-") for r in results_found.values())
+    stored_revision = sample_apart(where, revision, results_found, sample, problems)
+    target = f"{name.replace('/', '__')}/{stored_revision}"
     setting = _check_setting(where, meta, options, sample, problems)
     required = NEW_TASKS if sample else BENCHMARK_ORDER
     missing = [t for t in required if t not in results_found]
     if missing:
         problems.append(f"{where}: missing tasks of the benchmark: {', '.join(missing)} (the "
                         f"{'sample' if sample else 'MedTEB'} board needs {', '.join(required)})")
-    _check_revisions(where, results_found, sample, context, problems)
+    check_revisions(where, results_found, sample, context.task, problems)
     exists = (results / target).exists()
     if exists and not options.replace:
-        problems.append(f"{where}: a result for {name} revision {revision} is already in "
+        problems.append(f"{where}: a result for {name} revision {stored_revision} is already in "
                         f"{results / target}; pass --replace to replace it")
     verified = False
     if options.predictions is not None and not problems[start:]:
@@ -200,6 +203,10 @@ def _planned_entry(folder: Path, target: str, meta: dict[str, Any], options: Sub
         training_datasets=training,
     )
     files = {n: (folder / n).read_bytes() for n in _COPIED if (folder / n).is_file()}
+    stored_revision = target.split("/")[1]
+    if stored_revision != meta["revision"]:  # the copy names the revision it is filed under
+        files["model_meta.json"] = (json.dumps({**meta, "revision": stored_revision}, indent=4,
+                                               ensure_ascii=False) + "\n").encode()
     for task in results_found:
         data = json.loads((folder / f"{task}.json").read_text(encoding="utf-8"))
         data[PROVENANCE_KEY] = source
@@ -300,31 +307,3 @@ def _training(meta: dict[str, Any], options: SubmitOptions) -> list[str] | None:
     if options.training_datasets is None:
         return None
     return [t for t in options.training_datasets if t != "none"]
-
-
-def _check_revisions(where: str, found: dict[str, str], sample: bool, context: _Context,
-                     problems: list[str]) -> None:
-    definitions = load_definitions()
-    for task, revision in found.items():
-        definition = definitions[task]
-        if definition.kind == "mteb":
-            import mteb
-
-            expected = mteb.get_task(task).metadata.revision
-        elif sample:
-            try:
-                expected = context.task(task, "sample").metadata.revision
-            except LookupError as err:
-                problems.append(f"{where}/{task}.json: cannot read the bundled sample: {err}")
-                continue
-        elif definition.source.huggingface is None:
-            problems.append(f"{where}/{task}.json: dataset revision {revision!r} cannot be "
-                            f"accepted: the official {task} data has no published revision yet "
-                            "(task.yaml source.huggingface is null), so only sample results "
-                            "are accepted for it")
-            continue
-        else:
-            expected = definition.source.huggingface.revision
-        if revision != expected:
-            problems.append(f"{where}/{task}.json: dataset revision {revision!r} is not the "
-                            f"task's current revision {expected!r}; re-run on the current data")

@@ -17,6 +17,7 @@ from medteb.errors import BuildInputError
 
 DOC = "docs/building_data.md"
 
+
 def stage_parser(stages: argparse._SubParsersAction, name: str, help_text: str,
                  func: Any) -> argparse.ArgumentParser:
     parser = stages.add_parser(name, help=help_text, description=help_text)
@@ -35,6 +36,26 @@ def judge_flags(parser: argparse.ArgumentParser) -> None:
                              "keep it: a rerun answers finished calls from it")
     parser.add_argument("--retry-failures", action="store_true",
                         help="ask again where a judge's answer stayed malformed")
+    parser.add_argument("--max-consecutive-failures", type=_at_least_one, default=5,
+                        metavar="K",
+                        help="stop a judge after K failed requests in a row (timeouts, dropped "
+                             "connections, HTTP 5xx); its calls stay pending (default 5)")
+
+
+def _at_least_one(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return number
+
+
+#: exit status of a stage whose LLM calls did not all finish (pending or failed)
+INCOMPLETE = 1
+
+
+def call_status(stats: Any) -> int:
+    """0 when every LLM call finished, else :data:`INCOMPLETE` (pending *or* failed calls)."""
+    return INCOMPLETE if stats.incomplete else 0
 
 
 @contextlib.contextmanager
