@@ -17,7 +17,7 @@ from medteb.errors import MedtebError
 
 #: subcommand modules of ``medteb.cli``, in the order ``medteb --help`` lists them
 COMMANDS = ("run", "encode_documents", "speed", "available_tasks", "leaderboard", "report",
-            "submit", "build", "train")
+            "submit", "build", "train", "export")
 
 
 def build_parser() -> argparse.ArgumentParser:
