@@ -2,9 +2,10 @@
 
 Two throwaway venvs (no pip) see the same packages through a path ``.pth`` pointing at this
 interpreter's site-packages; one also holds a copy of medteb's ``medteb-mteb.pth`` and
-``_medteb_mteb_hook.py``, exactly as an install places them. Runs ``python -X importtime -c pass``
-in both (byte-compiled, as pip installs it), interleaved, and prints the median wall time of each, their difference and ratio, and
-the hook module's own import time as ``-X importtime`` reports it. Budget: 5 ms.
+``_medteb_mteb_hook.py``, exactly as an install places them (byte-compiled, as pip does). Runs
+``python -X importtime -c pass`` in both, interleaved, and prints the median (and minimum) wall
+time of each, their difference and ratio, and the hook module's own import time as
+``-X importtime`` reports it. Budget: 5 ms.
 
     python benchmarks/pth_startup.py [--runs 40]
 """
