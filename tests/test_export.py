@@ -80,6 +80,20 @@ def test_hf_dataset_layout_and_load_dataset(hub_folder: Path) -> None:
                       "sentence2": "长期吃乙酰水杨酸会不会引起胃出血？", "score": 0.0}
 
 
+def test_hf_dataset_cli_overwrites_only_when_asked(tmp_path: Path, hub_folder: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    from medteb.cli import main
+
+    argv = ["export", "hf-dataset", "--data-dir", "sample", "--out", str(tmp_path), "-t",
+            "MedTEB-STS"]
+    assert main(argv) == 0 and main(argv) == 2
+    assert "already exist(s); pass --overwrite" in capsys.readouterr().err
+    assert main([*argv, "--overwrite"]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["MedTEB-STS"]  # no temp folder left
+    assert (tmp_path / "MedTEB-STS/README.md").read_text("utf-8") == \
+        (hub_folder / "MedTEB-STS/README.md").read_text("utf-8")
+
+
 def test_hf_dataset_errors_write_nothing(tmp_path: Path, hub_folder: Path) -> None:
     with pytest.raises(ExportError, match=r"already exist\(s\); pass --overwrite"):
         export_hf_dataset("sample", hub_folder)

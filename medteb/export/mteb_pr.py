@@ -340,6 +340,8 @@ def export_mteb(out: str | os.PathLike, data_dir: str | os.PathLike,
         current = files.get(init, base.read_text(encoding="utf-8"))
         files[init] = add_to_init(current, f".{Path(module.relative_path).stem}",
                                   [module.class_name])
+    if set(names) != set(NEW_TASKS) and progress is not None:
+        progress("benchmark definition not written: it needs all of " + ", ".join(NEW_TASKS))
     if set(names) == set(NEW_TASKS):
         files["mteb/benchmarks/benchmarks/cmedteb.py"] = benchmark_module()
         init = "mteb/benchmarks/benchmarks/__init__.py"
