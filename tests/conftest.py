@@ -106,6 +106,20 @@ def tiny_decoder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """medteb's wheel, built once per session from the checkout (no build isolation: fast)."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("hatchling", reason="hatchling builds the wheel (pip install -e '.[test]')")
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+                    "-q", "-w", str(out), str(ROOT)], check=True, capture_output=True)
+    (path,) = list(out.glob("medteb-*.whl"))
+    return path
+
+
+@pytest.fixture(scope="session")
 def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real public data not found at {SHARED_DATA} (../shared/data)")

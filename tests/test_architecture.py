@@ -16,7 +16,8 @@ PACKAGE = ROOT / "medteb"
 MAX_LINES = 400
 #: mteb names that are private although spelled without a leading underscore
 PRIVATE_ATTRIBUTES = re.compile(r"\b(_TASKS_REGISTRY|TASK_LIST|_build_registry|"
-                                r"_build_aliases_registry|_calculate_scores|_normalize)\b")
+                                r"_build_aliases_registry|_calculate_scores|_normalize|"
+                                r"_calculate_descriptive_statistics_from_split)\b")
 
 
 def _modules() -> dict[str, Path]:

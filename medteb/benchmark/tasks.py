@@ -26,6 +26,7 @@ from mteb.abstasks.sts import AbsTaskSTS
 from mteb.abstasks.task_metadata import TaskMetadata
 from mteb.benchmarks.benchmark import Benchmark, BenchmarkAggregation, CustomGroup, CustomGrouping
 
+from medteb.benchmark.citation import BENCHMARK_CITATION
 from medteb.benchmark.data.formats import read_retrieval, read_sts
 from medteb.benchmark.data.sources import DataSource, resolve_source
 from medteb.benchmark.definitions import (
@@ -42,6 +43,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 BENCHMARK_NAME = "MedTEB"
+#: the published version's name (ACL 2026): ``mteb.get_benchmark("CMedTEB")`` finds the benchmark
+BENCHMARK_ALIASES = ("CMedTEB",)
 GROUPING_NAME = "MedTEB"
 
 
@@ -202,18 +205,18 @@ def build_benchmark(data_dir: str | os.PathLike | None = None) -> Benchmark:
                         description=f"Mean of {', '.join(names)}")
             for label, names in AVERAGES.items() if names != BENCHMARK_ORDER),
     )
-    definition = load_definitions()["MedTEB-Retrieval"]
     return Benchmark(
         name=BENCHMARK_NAME,
+        aliases=BENCHMARK_ALIASES,
         display_name="MedTEB (Chinese medical)",
         tasks=tasks,
         description=(
             "MedTEB, the Chinese Medical Text Embedding Benchmark: MedTEB-Retrieval, "
             "MedTEB-Rerank and MedTEB-STS, curated with multi-LLM voting, plus the public "
             "CMedQAv1/v2 reranking tasks. 'Mean (Task)' is the average of all five (the "
-            "paper's Table 3 'Avg')."
+            "paper's Table 3 'Avg'). Published as CMedTEB (ACL 2026)."
         ),
-        citation=definition.metadata.get("bibtex_citation"),
+        citation=BENCHMARK_CITATION,
         aggregations=(BenchmarkAggregation.MEAN_TASK, grouping),
     )
 
