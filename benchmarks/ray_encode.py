@@ -65,12 +65,8 @@ def main() -> int:
 
     import ray
 
-    from medteb.evaluation.ray_encode import (
-        DocumentSideRecipe,
-        RayEncoderPool,
-        RaySettings,
-        ShardRequest,
-    )
+    from medteb.evaluation.ray_encode import RayEncoderPool, RaySettings, ShardRequest
+    from medteb.evaluation.ray_worker import DocumentSideRecipe
     from medteb.models.document_store import DocumentStore, EntryKey
     from medteb.models.sides import SideConfig
 
@@ -91,8 +87,8 @@ def main() -> int:
         single = time.perf_counter() - start
         from medteb.models.sides import load_side
 
-        tokenizer = load_side(config, "document").tokenizer
-        tokens = sum(min(len(tokenizer(t)["input_ids"]) + 1, config.max_length)
+        side = load_side(config, "document")
+        tokens = sum(min(len(side.tokenizer(t)["input_ids"]) + 1, side.max_length)
                      for t in texts) / len(texts)
         small_weights = sum(p.numel() for n, p in loaded_model_params(folder))
 

@@ -18,13 +18,13 @@ import pytest
 
 from medteb.cli import main
 from medteb.evaluation.ray_encode import (
-    DocumentSideRecipe,
     RayEncodeError,
     RayEncoderPool,
     RaySettings,
     ShardRequest,
 )
-from medteb.models.document_store import DocumentStore, EntryKey
+from medteb.evaluation.ray_worker import DocumentSideRecipe
+from medteb.models.document_store import DocumentStore, DocumentStoreError, EntryKey
 from medteb.models.sides import SideConfig
 
 ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'medteb[ray]')")
@@ -32,6 +32,11 @@ ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'medt
 ENTRY = EntryKey("MedTEB-Retrieval", "test", "default", "sample")
 SHARD = 16
 BATCH = 8
+
+
+def _side(folder: Path) -> SideConfig:
+    """The paper's document side: last-token pooled (the CLI test covers a side loaded as -m)."""
+    return SideConfig(str(folder), pooling="last-token")
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +60,7 @@ def texts() -> list[str]:
 def reference(tiny_decoder: Path, texts: list[str],
               tmp_path_factory: pytest.TempPathFactory) -> dict[str, np.ndarray]:
     """Single-process vectors: what ``get_or_encode`` stores with the same shard size."""
-    loaded = DocumentSideRecipe(SideConfig(str(tiny_decoder)), BATCH).load(None)
+    loaded = DocumentSideRecipe(_side(tiny_decoder), BATCH).load(None)
     store = DocumentStore(tmp_path_factory.mktemp("single"), shard_size=SHARD)
     store.get_or_encode(loaded.identity, ENTRY, texts, loaded.encode)
     return _stored(store.root)
@@ -63,7 +68,7 @@ def reference(tiny_decoder: Path, texts: list[str],
 
 @pytest.fixture(scope="module")
 def pool(local_ray: object, tiny_decoder: Path) -> RayEncoderPool:
-    recipe = DocumentSideRecipe(SideConfig(str(tiny_decoder)), BATCH)
+    recipe = DocumentSideRecipe(_side(tiny_decoder), BATCH)
     with RayEncoderPool(recipe, RaySettings(workers=2), on_progress=lambda _: None) as started:
         yield started
 
@@ -164,6 +169,14 @@ def test_a_killed_worker_has_its_shards_redone_and_no_text_is_stored_twice(
     assert victim not in pool.worker_pids() and len(pool.worker_pids()) == 2
 
 
+def test_an_empty_corpus_is_refused_as_in_a_single_process(
+        pool: RayEncoderPool, tmp_path: Path) -> None:
+    with pytest.raises(DocumentStoreError, match="no documents to look up or encode for "
+                                                 "MedTEB-Retrieval .*the task's corpus is empty"):
+        pool.fill(DocumentStore(tmp_path), [ShardRequest(ENTRY, [])], show_progress=False)
+    assert not any(tmp_path.iterdir())
+
+
 def test_more_workers_than_free_cpus_is_a_one_line_error(
         pool: RayEncoderPool, tmp_path: Path, tiny_decoder: Path,
         capsys: pytest.CaptureFixture) -> None:
@@ -184,6 +197,6 @@ def test_ray_options_without_ray_and_a_missing_ray_are_one_line_errors(
     assert "--ray-workers only apply with --ray" in capsys.readouterr().err
     monkeypatch.setitem(sys.modules, "ray", None)
     with pytest.raises(RayEncodeError, match=r"pip install 'medteb\[ray\]'"):
-        RayEncoderPool(DocumentSideRecipe(SideConfig(str(tiny_decoder)), 8),
+        RayEncoderPool(DocumentSideRecipe(_side(tiny_decoder), 8),
                        RaySettings()).__enter__()
     assert not (tmp_path / "s").exists()

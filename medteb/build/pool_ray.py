@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 
     import numpy as np
 
-    from medteb.evaluation.ray_encode import LoadedEncoder, RaySettings
+    from medteb.evaluation.ray_encode import RaySettings
+    from medteb.evaluation.ray_worker import LoadedEncoder
     from medteb.models.document_store import DocumentStore, EncoderIdentity, EntryKey
 
 
@@ -43,15 +44,15 @@ class MtebModelRecipe:
 
     def load(self, device: str | None) -> LoadedEncoder:
         from medteb.build.pool import encode_texts
-        from medteb.evaluation.ray_encode import _Loaded
+        from medteb.evaluation.ray_worker import FunctionEncoder
         from medteb.models import load_model
 
         model = load_model(self.name, device=device)
 
-        def encode(texts: list[str]) -> np.ndarray:
+        def encode(texts: list[str], context: Any) -> np.ndarray:  # the pool's task: no context
             return encode_texts(model, texts, as_queries=False, batch_size=self.batch_size)
 
-        return _Loaded(model_identity(model), encode)
+        return FunctionEncoder(model_identity(model), encode)
 
 
 class StoredDocumentsModel:

@@ -1,7 +1,8 @@
-"""Encode documents on Ray workers into the document store (``--ray``).
+"""Encode documents on Ray workers into the document store (``--ray``): the driver's side.
 
 The driver (the process the user runs) never loads the document encoder. It starts one Ray actor
-per worker; each actor loads the encoder **once** and reports its identity (the encoder key of
+per worker (:class:`~medteb.evaluation.ray_worker.ShardWorker`, what runs in the workers); each
+actor loads the encoder **once** and reports its identity (the encoder key of
 the :class:`~medteb.models.document_store.DocumentStore`). The driver then lists the distinct
 documents the store does not hold yet, cuts them into the store's shards
 (:meth:`DocumentStore.shards`, the cut a single-process run makes) and hands shards out, two in
@@ -26,20 +27,18 @@ from __future__ import annotations
 
 import collections
 import logging
-import os
 import time
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Protocol
-
-import numpy as np
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from medteb.errors import MedtebError
+from medteb.evaluation.ray_worker import DocumentSideRecipe, ShardWorker
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
+    from medteb.evaluation.ray_worker import EncoderRecipe
     from medteb.models.document_store import DocumentStore, EncoderIdentity, EntryKey
-    from medteb.models.sides import SideConfig
 
 logger = logging.getLogger(__name__)
 
@@ -78,52 +77,17 @@ class RaySettings:
                                  f"{self.gpus_per_worker}")
 
 
-class LoadedEncoder(Protocol):
-    """What a worker holds after loading: the store identity and texts -> raw vectors."""
-
-    identity: EncoderIdentity
-
-    def encode(self, texts: list[str]) -> np.ndarray: ...
-
-
-class EncoderRecipe(Protocol):
-    """A picklable description of an encoder; each worker calls :meth:`load` once."""
-
-    def load(self, device: str | None) -> LoadedEncoder: ...
-
-
-@dataclass
-class _Loaded:
-    identity: EncoderIdentity
-    encode: Callable[[list[str]], np.ndarray]
-
-
-@dataclass(frozen=True)
-class DocumentSideRecipe:
-    """The document side of an asymmetric pair, encoded as ``medteb encode-documents`` does."""
-
-    side: SideConfig
-    batch_size: int
-
-    def load(self, device: str | None) -> LoadedEncoder:
-        from medteb.models.document_store import EncoderIdentity
-        from medteb.models.sides import load_side
-
-        config = replace(self.side, device=self.side.device or device)
-        side = load_side(config, "document")
-        identity = EncoderIdentity(
-            name=config.name, revision=side.revision, pooling=side.pooling,
-            max_length=config.max_length, dtype=config.dtype, dim=side.dim,
-            n_parameters=side.n_parameters)
-        return _Loaded(identity, lambda texts: side.encode(texts, self.batch_size, False, ""))
-
-
 @dataclass(frozen=True)
 class ShardRequest:
-    """Texts of one store entry that must all end up stored (repeats and stored ones are fine)."""
+    """Texts of one store entry that must all end up stored (repeats and stored ones are fine).
+
+    ``context`` goes with every shard to the worker's encoder: the
+    :class:`~medteb.models.sides.EncodeContext` a side loaded as under ``-m`` needs.
+    """
 
     entry: EntryKey
     texts: Sequence[str]
+    context: Any = None
 
 
 @dataclass
@@ -134,36 +98,6 @@ class RayEncodeReport:
     shards: int = 0
     redone_shards: int = 0
     replaced_workers: int = 0
-
-
-class ShardWorker:
-    """The Ray actor: loads the encoder once, then encodes shard after shard."""
-
-    def __init__(self, recipe: EncoderRecipe, device: str | None, threads: int | None) -> None:
-        self.error: Exception | None = None
-        try:
-            if threads:
-                import torch
-
-                torch.set_num_threads(threads)
-            self.loaded: LoadedEncoder | None = recipe.load(device)
-        except Exception as err:  # reported by identity(), as the task error it is
-            self.error, self.loaded = err, None
-
-    def identity(self) -> EncoderIdentity:
-        if self.loaded is None:
-            assert self.error is not None
-            raise self.error
-        return self.loaded.identity
-
-    def pid(self) -> int:
-        return os.getpid()
-
-    def encode(self, texts: list[str]) -> np.ndarray:
-        if self.loaded is None:
-            assert self.error is not None
-            raise self.error
-        return np.ascontiguousarray(self.loaded.encode(texts), dtype=np.float32)
 
 
 def _import_ray() -> Any:
@@ -324,6 +258,7 @@ class RayEncoderPool:
             missing = store.missing_texts(identity, request.entry, request.texts)
             queue.extend((index, chunk) for chunk in store.shards(missing))
         total = sum(len(chunk) for _, chunk in queue)
+        contexts = [ray.put(request.context) for request in requests]  # sent once each
         in_flight: dict[Any, tuple[_Slot, int, list[str]]] = {}
         live = sum(not s.dead for s in self.slots)
         with tqdm(total=total, disable=not show_progress, unit="doc",
@@ -332,7 +267,8 @@ class RayEncoderPool:
                 for slot in self.slots:
                     while queue and not slot.dead and slot.busy < IN_FLIGHT_PER_WORKER:
                         index, chunk = queue.popleft()
-                        in_flight[slot.actor.encode.remote(chunk)] = (slot, index, chunk)
+                        in_flight[slot.actor.encode.remote(chunk, contexts[index])] = (
+                            slot, index, chunk)
                         slot.busy += 1
                 if not in_flight:
                     raise RayEncodeError("no live Ray worker is left to encode the remaining "
@@ -385,9 +321,12 @@ def encode_tasks_on_ray(spec: Any, tasks: Sequence[Any], settings: RaySettings,
     Returns:
         ``(task, split, documents, encoded now)`` per task split.
     """
+    from mteb.types import PromptType
+
     from medteb.evaluation.search import document_loader
     from medteb.models.asymmetric import AsymmetricEncoder
     from medteb.models.document_store import DocumentStore, EntryKey, default_store_root
+    from medteb.models.sides import EncodeContext
 
     spec.check()
     if not spec.use_store:
@@ -409,7 +348,8 @@ def encode_tasks_on_ray(spec: Any, tasks: Sequence[Any], settings: RaySettings,
                     texts = formatter.document_texts(texts, meta)
                     requests.append(ShardRequest(
                         EntryKey(task=meta.name, split=split, subset=subset,
-                                 dataset_revision=str(meta.revision)), texts))
+                                 dataset_revision=str(meta.revision)), texts,
+                        EncodeContext(meta, split, subset, PromptType.document)))
                     rows.append((meta.name, split, len(corpus)))
         on_progress(f"{sum(len(r.texts) for r in requests)} documents in {len(requests)} "
                     "task split(s)")

@@ -146,11 +146,8 @@ class AsymmetricSpec:
             return AsymmetricEncoder(self, query, None, identity, store)
         query = None if document_only else load_side(self.query, "query")
         document = load_side(self.document, "document")
-        identity = EncoderIdentity(
-            name=self.document.name, revision=document.revision, pooling=document.pooling,
-            max_length=document.max_length, dtype=self.document.dtype, dim=document.dim,
-            n_parameters=document.n_parameters)
-        return AsymmetricEncoder(self, query, document, identity,
+        return AsymmetricEncoder(self, query, document,
+                                 EncoderIdentity.of_side(self.document, document),
                                  store if self.use_store else None)
 
 

@@ -36,6 +36,8 @@ from medteb.errors import MedtebError
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
 
+    from medteb.models.sides import Side, SideConfig
+
 DEFAULT_SHARD_SIZE = 1024
 
 
@@ -79,6 +81,13 @@ class EncoderIdentity:
     dtype: str
     dim: int
     n_parameters: int
+
+    @classmethod
+    def of_side(cls, config: SideConfig, side: Side) -> EncoderIdentity:
+        """The identity of a loaded document side (what its stored vectors are filed under)."""
+        return cls(name=config.name, revision=side.revision, pooling=side.pooling,
+                   max_length=side.max_length, dtype=config.dtype, dim=side.dim,
+                   n_parameters=side.n_parameters)
 
     @property
     def key(self) -> str:
@@ -168,7 +177,11 @@ class DocumentStore:
 
         Reads only the digests of the shards (not their vectors), so a driver that hands the
         encoding to other processes does not hold the store in memory.
+
+        Raises:
+            DocumentStoreError: no texts at all (as :meth:`get_or_encode`).
         """
+        _require_texts(entry, texts)
         folder = self._entry_dir(identity, entry)
         stored: set[bytes] = set(self._loaded.get(folder, {}))
         if folder not in self._loaded:
@@ -221,10 +234,7 @@ class DocumentStore:
             DocumentStoreError: no texts at all, or store-only and some texts have no stored
                 vector.
         """
-        if len(texts) == 0:
-            raise DocumentStoreError(
-                f"no documents to look up or encode for {entry.task} ({entry.split}, subset "
-                f"{entry.subset or 'default'}): the task's corpus is empty")
+        _require_texts(entry, texts)
         stored, missing = self.lookup(identity, entry, texts)
         self.stats.reused += len(texts) - len(missing)
         if not missing and stored is not None:
@@ -267,3 +277,10 @@ class DocumentStore:
         """
         for start in range(0, len(texts), self.shard_size):
             yield texts[start: start + self.shard_size]
+
+
+def _require_texts(entry: EntryKey, texts: Sequence[str]) -> None:
+    if len(texts) == 0:
+        raise DocumentStoreError(
+            f"no documents to look up or encode for {entry.task} ({entry.split}, subset "
+            f"{entry.subset or 'default'}): the task's corpus is empty")
