@@ -32,8 +32,8 @@ def _free_port() -> int:
 
 
 def _side(stub: StubEmbeddings, tmp_path: Path, model: str = "m", **api: object) -> ApiSide:
-    config = ApiConfig(stub.base_url, concurrency=4, store=str(tmp_path / "store"),
-                       **{**FAST, **api})
+    config = ApiConfig(stub.base_url, store=str(tmp_path / "store"),
+                       **{"concurrency": 4, **FAST, **api})
     return ApiSide(SideConfig(f"api/{model}", api=config), "query")
 
 
@@ -54,6 +54,21 @@ def test_every_fault_is_retried_and_no_text_is_sent_again_after_success(tmp_path
         again = side.encode(list(reversed(TEXTS)), 3, False, "")
         assert len(stub.log) == before  # all cached: no request
         np.testing.assert_allclose(again, expected[:-1][::-1], rtol=1e-6)
+
+
+def test_a_run_stopped_by_a_failure_resumes_without_resending(tmp_path: Path) -> None:
+    with StubEmbeddings(faults=(None, None, None, "500")) as stub:
+        side = _side(stub, tmp_path, concurrency=1, max_retries=0)  # the probe: body 0
+        with pytest.raises(ApiError, match="gave up after 1 attempts; last: HTTP 500"):
+            side.encode(TEXTS, 4, False, "")  # bodies 1, 2 answered, body 3 fails for good
+        assert len(stub.log) == 4  # nothing sent after the fatal failure
+        kept = set(stub.successes())
+        assert set(TEXTS[:8]) <= kept
+        resumed = _side(stub, tmp_path)
+        vectors = resumed.encode(TEXTS, 4, False, "")
+        assert resumed.stats.cached == 8 and resumed.stats.embedded == len(TEXTS) - 8
+    assert sorted(stub.successes()) == sorted([*TEXTS, "维度探测 dimension probe"])
+    np.testing.assert_allclose(vectors, np.stack([vector_of(t) for t in TEXTS]), rtol=1e-6)
 
 
 def test_a_rerun_works_with_the_endpoint_down(tmp_path: Path) -> None:

@@ -52,8 +52,11 @@ def api_config(args: argparse.Namespace, side: str | None = None) -> Any:
     base = base or getattr(args, "api_base", None) or os.environ.get(BASE_ENV)
     if not base:
         return None
-    return ApiConfig(base, key_env=args.api_key_env, concurrency=args.api_concurrency,
-                     timeout_s=args.api_timeout, max_retries=args.api_retries,
+    defaults = ApiConfig(base)  # a command without the api flags (encode-documents)
+    return ApiConfig(base, key_env=getattr(args, "api_key_env", defaults.key_env),
+                     concurrency=getattr(args, "api_concurrency", defaults.concurrency),
+                     timeout_s=getattr(args, "api_timeout", defaults.timeout_s),
+                     max_retries=getattr(args, "api_retries", defaults.max_retries),
                      store=getattr(args, "document_store", None))
 
 
