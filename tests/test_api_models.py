@@ -25,6 +25,11 @@ TEXTS = [f"患者{i}号：高血压第{i}期" for i in range(40)]
 FAST = {"timeout_s": 0.4, "backoff_s": 0.01, "backoff_max_s": 0.3, "max_retries": 4}
 
 
+@pytest.fixture(autouse=True)
+def _no_default_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MEDTEB_DOCUMENT_STORE", str(tmp_path / "default-store"))
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -226,6 +231,14 @@ def test_speed_times_requests_not_the_cache(tmp_path: Path) -> None:
 
 
 
-@pytest.fixture(autouse=True)
-def _no_default_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("MEDTEB_DOCUMENT_STORE", str(tmp_path / "default-store"))
+def test_a_dead_endpoint_exits_2_with_one_line_and_writes_nothing(tmp_path: Path,
+                                                                   capsys) -> None:
+    base = f"http://127.0.0.1:{_free_port()}/v1"
+    argv = ["run", "-m", "api/x", "--api-base", base, "-t", "MedTEB-STS", "--data-dir",
+            "sample", "--output-folder", str(tmp_path / "out"), "-v", "0"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert re.fullmatch(rf"medteb: error: embeddings endpoint {re.escape(base)}/embeddings "
+                        r"\(served model 'x'\): cannot connect \(.*\); is the server running "
+                        r"there\?", err)
+    assert not (tmp_path / "out").exists()
