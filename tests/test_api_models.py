@@ -242,3 +242,19 @@ def test_a_dead_endpoint_exits_2_with_one_line_and_writes_nothing(tmp_path: Path
                         r"\(served model 'x'\): cannot connect \(.*\); is the server running "
                         r"there\?", err)
     assert not (tmp_path / "out").exists()
+
+
+def test_speed_of_a_pair_times_the_served_query_side(tmp_path: Path) -> None:
+    from medteb.evaluation.speed import SpeedConfig, speed_test
+    from medteb.models.asymmetric import AsymmetricSpec
+
+    with StubEmbeddings() as stub:
+        api = ApiConfig(stub.base_url, store=str(tmp_path / "s"))
+        spec = AsymmetricSpec(SideConfig("api/q", api=api), SideConfig("api/d", api=api),
+                              query_template="{text}", store=tmp_path / "s")
+        report = speed_test(SpeedConfig(model=spec, data_dir="sample", latency_queries=3,
+                                        batch_sizes=(2,), throughput_queries=4, warmup=0),
+                            on_progress=lambda *_: None)
+        sent = [t for texts, _ in stub.log for t in texts]
+    assert len(sent) == 2 + 2 + 3 + 4  # two probes, batch warm-up, latency, throughput
+    assert report.hardware_label.startswith("endpoint 127.0.0.1:")

@@ -107,8 +107,11 @@ def query_encoder(model: Any, task_metadata: TaskMetadata) -> tuple[Encode, dict
             return side_encode([f"{before}{t}{after}" for t in texts], batch_size, False, "")
 
         torch_model = getattr(side, "model", None)
-        return encode_pair, _facts(torch_model, side.n_parameters, model.spec.query.max_length,
-                                   f"query encoder of the pair ({side.pooling} pooling)")
+        facts = _facts(torch_model, side.n_parameters, model.spec.query.max_length,
+                       f"query encoder of the pair ({side.pooling} pooling)")
+        if hasattr(side, "api"):  # a served query side: timed as the client sees it
+            facts["device"] = f"endpoint {side.api.host}"
+        return encode_pair, facts
     st = getattr(model, "model", None)
     if st is not None and hasattr(st, "encode_query"):
         def encode_st(texts: list[str], batch_size: int) -> Any:
