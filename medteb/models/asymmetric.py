@@ -138,6 +138,10 @@ class AsymmetricSpec:
         if document_only and self.store_only:  # before anything is loaded
             raise MedtebError("store-only mode does not load the document model, so it cannot "
                               "encode documents")
+        if self.store_only and self.document.model.startswith("api/"):
+            from medteb.models.api import stored_only_error
+
+            raise stored_only_error(self.document.model)
         store = DocumentStore(Path(self.store) if self.store else default_store_root())
         if self.store_only:
             identity = _stored_identity(store, self.document)
@@ -150,8 +154,9 @@ class AsymmetricSpec:
             name=self.document.name, revision=document.revision, pooling=document.pooling,
             max_length=document.max_length, dtype=self.document.dtype, dim=document.dim,
             n_parameters=document.n_parameters)
+        caches = getattr(document, "caches_vectors", False)  # a served model keeps its own
         return AsymmetricEncoder(self, query, document, identity,
-                                 store if self.use_store else None)
+                                 store if self.use_store and not caches else None)
 
 
 def _stored_identity(store: DocumentStore, config: SideConfig) -> EncoderIdentity:
