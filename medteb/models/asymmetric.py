@@ -138,6 +138,10 @@ class AsymmetricSpec:
         if document_only and self.store_only:  # before anything is loaded
             raise MedtebError("store-only mode does not load the document model, so it cannot "
                               "encode documents")
+        if self.store_only and self.document.model.startswith("api/"):
+            from medteb.models.api import stored_only_error
+
+            raise stored_only_error(self.document.model)
         store = DocumentStore(Path(self.store) if self.store else default_store_root())
         if self.store_only:
             identity = _stored_identity(store, self.document)
@@ -146,9 +150,10 @@ class AsymmetricSpec:
             return AsymmetricEncoder(self, query, None, identity, store)
         query = None if document_only else load_side(self.query, "query")
         document = load_side(self.document, "document")
+        caches = getattr(document, "caches_vectors", False)  # a served model keeps its own
         return AsymmetricEncoder(self, query, document,
                                  EncoderIdentity.of_side(self.document, document),
-                                 store if self.use_store else None)
+                                 store if self.use_store and not caches else None)
 
 
 def _stored_identity(store: DocumentStore, config: SideConfig) -> EncoderIdentity:

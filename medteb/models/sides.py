@@ -77,6 +77,7 @@ class SideConfig:
         device: torch device; None picks CUDA when available.
         dtype: weights' dtype: ``float32``, ``float16`` or ``bfloat16``.
         revision: recorded revision; None means a fingerprint of local weights, or the Hub commit.
+        api: for a served model (``api/<name>``), its :class:`~medteb.models.api.ApiConfig`.
     """
 
     model: str
@@ -86,9 +87,14 @@ class SideConfig:
     device: str | None = None
     dtype: str = "float32"
     revision: str | None = None
+    api: Any = None
 
     def check(self, role: Role) -> None:
         """Raise :class:`MedtebError` for settings that can never work (before loading)."""
+        if self.model.startswith("api/"):  # a served model: no weights, pooling or dtype
+            from medteb.models.api import check_side
+
+            return check_side(self.model, self.api, self.batch_size, role)
         if self.pooling not in POOLINGS:
             raise PoolingError(f"unknown {role} pooling {self.pooling!r}; choose one of "
                                f"{', '.join(POOLINGS)}")
@@ -139,6 +145,10 @@ def load_side(config: SideConfig, role: Role) -> Side:
         PoolingError: unknown pooling, or last-token pooling with a tokenizer without EOS.
     """
     config.check(role)
+    if config.model.startswith("api/"):
+        from medteb.models.api import ApiSide
+
+        return ApiSide(config.model, config.api, role)
     pooling = resolve_pooling(config, role)
     if pooling == MODEL_POOLING:
         return ModelSide(config, role)

