@@ -177,6 +177,17 @@ def test_an_empty_corpus_is_refused_as_in_a_single_process(
     assert not any(tmp_path.iterdir())
 
 
+def test_a_served_document_model_is_refused_before_ray_starts(
+        tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MEDTEB_API_BASE", "http://127.0.0.1:9/v1")  # never contacted
+    argv = ["encode-documents", "--document-model", "api/bge-m3", "--data-dir", "sample",
+            "-t", "MedTEB-Retrieval", "-v", "0", "--document-store", str(tmp_path / "s"), "--ray"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "api/bge-m3 is a served model" in err and "run without --ray" in err
+    assert not (tmp_path / "s").exists()
+
+
 def test_more_workers_than_free_cpus_is_a_one_line_error(
         pool: RayEncoderPool, tmp_path: Path, tiny_decoder: Path,
         capsys: pytest.CaptureFixture) -> None:

@@ -36,8 +36,6 @@ from medteb.errors import MedtebError
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
 
-    from medteb.models.sides import Side, SideConfig
-
 DEFAULT_SHARD_SIZE = 1024
 
 
@@ -83,8 +81,13 @@ class EncoderIdentity:
     n_parameters: int
 
     @classmethod
-    def of_side(cls, config: SideConfig, side: Side) -> EncoderIdentity:
-        """The identity of a loaded document side (what its stored vectors are filed under)."""
+    def of_side(cls, config: Any, side: Any) -> EncoderIdentity:
+        """The identity of a loaded document side (what its stored vectors are filed under).
+
+        ``config`` is its :class:`~medteb.models.sides.SideConfig` and ``side`` the loaded
+        :class:`~medteb.models.sides.Side` (not imported: sides reach this module through
+        the served models' cache, so the import would be a cycle).
+        """
         return cls(name=config.name, revision=side.revision, pooling=side.pooling,
                    max_length=side.max_length, dtype=config.dtype, dim=side.dim,
                    n_parameters=side.n_parameters)

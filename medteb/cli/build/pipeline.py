@@ -163,6 +163,7 @@ def _pool(args: argparse.Namespace) -> int:
     from medteb.build.io import need_rows, read_texts, write_json, write_jsonl
     from medteb.build.pool import merge_runs, retrieve, run_fingerprint
     from medteb.models import BM25_NAME, load_model
+    from medteb.models.api import is_api_model
 
     work = Path(args.work)
     ray = ray_settings(args)
@@ -181,7 +182,8 @@ def _pool(args: argparse.Namespace) -> int:
                 continue
         say(args, f"{name}: retrieving the top {args.top_k} for {len(queries)} queries")
         model = load_model(name)
-        if ray is not None and name != BM25_NAME:  # a dense retriever: its corpus on Ray
+        # a dense model loaded here (not bm25-zh, not a served one): its corpus on Ray
+        if ray is not None and name != BM25_NAME and not is_api_model(name):
             from medteb.build.pool_ray import retrieve_with_ray
 
             rankings = retrieve_with_ray(
