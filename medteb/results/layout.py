@@ -178,6 +178,13 @@ def read_speed(folder: Path) -> SpeedResult | None:
                            "(schema: medteb.results.layout.SpeedResult)") from err
 
 
+def _web_link(value: Any) -> str | None:
+    """An http(s) URL from ``model_meta.json``'s ``reference``, else None (never a script)."""
+    if isinstance(value, str) and value.startswith(("https://", "http://")):
+        return value
+    return None
+
+
 def _short(err: Exception) -> str:
     if isinstance(err, ValidationError):
         return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'file'}: {e['msg']}"
@@ -194,6 +201,8 @@ class Entry:
     submission: Submission
     scores: dict[str, float]
     speed: SpeedResult | None = None
+    folder: str = ""
+    reference: str | None = None
 
     @property
     def setting(self) -> str:
@@ -240,6 +249,8 @@ def load_entries(results_dir: str | Path) -> tuple[list[Entry], list[str]]:
                     scores[task] = float(TaskResult.from_disk(path).get_score(splits=["test"]))
                 except Exception as err:
                     raise ResultsError(f"{path}: not a readable mteb result: {err}") from err
+        reference = meta.get("reference")
         entries.append(Entry(model_name=str(meta.get("name")), revision=folder.name,
-                             submission=submission, scores=scores, speed=read_speed(folder)))
+                             submission=submission, scores=scores, speed=read_speed(folder),
+                             folder=where, reference=_web_link(reference)))
     return entries, skipped
