@@ -77,7 +77,7 @@ def build_fixture(root: Path) -> None:
                 setting="fine-tuned", params=(None, None))
     write_entry(root, "local/smoke", "abc123", {"MedTEB-Retrieval": 0.79, "MedTEB-Rerank": 0.87,
                                                 "MedTEB-STS": -0.05},
-                setting="sample", provenance="reproduced", params=(0, 0),
+                setting="sample", provenance="reproduced", params=(111_840, 111_840),
                 source="reproduced with `medteb run`")
 
 

@@ -38,6 +38,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--results", default="results", help="results folder (default: results)")
     parser.add_argument("--leaderboard", default="leaderboard.md",
                         help="leaderboard file to regenerate (default: leaderboard.md)")
+    parser.add_argument("--site", default="site", metavar="DIR",
+                        help="web site to rebuild after a successful submission, if DIR exists "
+                             "(default: site; see `medteb leaderboard --html`)")
     parser.set_defaults(func=_submit)
 
 
@@ -63,6 +66,11 @@ def _submit(args: argparse.Namespace) -> int:
     regenerate_leaderboard(args.results, args.leaderboard)
     print(plan.to_markdown(), end="")
     print(f"copied into {args.results}/ and regenerated {args.leaderboard}")
+    if Path(args.site).is_dir():  # the web site, when one was built (medteb leaderboard --html)
+        from medteb.cli.leaderboard import write_site
+
+        write_site(args.results, args.site)
+        print(f"rebuilt the web site in {args.site}/")
     return 0
 
 

@@ -103,12 +103,11 @@ def draw_figure(board: Leaderboard) -> Figure:
     for p, (x, y), box in zip(everything, anchors, boxes, strict=True):
         if box is None:  # no free place: the point stays unlabelled rather than overlapped
             continue
-        leader = ({"arrowprops": {"arrowstyle": "-", "lw": 0.4, "color": "0.55",
-                                  "shrinkA": 0, "shrinkB": 0, "relpos": _relpos((x, y), box)}}
-                  if _needs_leader((x, y), box) else {})
+        if _needs_leader((x, y), box):
+            end = ax.transData.inverted().transform(box.nearest((x, y)))
+            ax.plot([p.x, end[0]], [p.y, end[1]], lw=0.4, color="0.55", zorder=2)
         ax.annotate(p.name, (p.x, p.y), xytext=((box.x0 - x) / pixel, (box.y0 - y) / pixel),
-                    textcoords="offset points", fontsize=6, ha="left", va="bottom", zorder=4,
-                    **leader)
+                    textcoords="offset points", fontsize=6, ha="left", va="bottom", zorder=4)
     return fig
 
 
@@ -130,12 +129,6 @@ def render_figure(board: Leaderboard) -> dict[str, bytes]:
             out[fmt] = buffer.getvalue()
         plt.close(fig)
     return out
-
-
-def _relpos(point: tuple[float, float], box: Box) -> tuple[float, float]:
-    """Where on the label (0–1 across its box) a leader line from ``point`` starts."""
-    nx, ny = box.nearest(point)
-    return (nx - box.x0) / (box.x1 - box.x0), (ny - box.y0) / (box.y1 - box.y0)
 
 
 def _needs_leader(point: tuple[float, float], box: Box) -> bool:
