@@ -92,7 +92,7 @@ def test_default_links_are_relative_and_reference_is_kept(tmp_path: Path) -> Non
     assert "javascript:" not in page
 
 
-def test_submit_leaves_no_site_unless_asked(tmp_path: Path, capsys: pytest.CaptureFixture,
+def test_html_writes_the_default_site_folder(tmp_path: Path, capsys: pytest.CaptureFixture,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     shutil.copytree(FIXTURES / "results", tmp_path / "results")
@@ -109,13 +109,15 @@ def test_format_params_is_one_format() -> None:
 
 
 def test_labels_never_overlap() -> None:
-    # three labels on one point, a fourth beside it, a legend in the corner
+    # three labels on one point, a fourth beside it, a fifth by the legend in the corner
     points = [(50, 50), (50, 50), (50, 50), (60, 52), (180, 90)]
     sizes = [(text_width(name, 11), 14) for name in ("alpha", "beta", "gamma-long", "δ", "x")]
     legend = Box(150, 70, 200, 100)
     boxes = place_labels(points, sizes, Box(0, 0, 200, 100), marker=4, obstacles=[legend])
     placed = [b for b in boxes if b is not None]
-    assert len(placed) == 4 and boxes[4] is None  # the last point has no room by the legend
+    assert len(placed) == 5
+    # no room at all: the label is left out rather than overlapped
+    assert place_labels([(5, 5)], [(300, 14)], Box(0, 0, 200, 100)) == [None]
     for a, b in itertools.combinations(placed, 2):
         assert not a.overlaps(b)
     for box in placed:

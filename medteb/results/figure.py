@@ -138,7 +138,7 @@ def _needs_leader(point: tuple[float, float], box: Box) -> bool:
 
 # --- the site's inline SVG --------------------------------------------------------------------
 
-WIDTH, HEIGHT = 640, 400
+WIDTH, HEIGHT = 800, 500
 MARGIN = {"left": 58, "right": 14, "top": 14, "bottom": 46}
 FONT = 11.0
 
@@ -170,7 +170,7 @@ def svg_scatter(points: Sequence[Point], x_axis: str, y_title: str, row_ids: Seq
              f'aria-label="{html.escape(label)}" xmlns="http://www.w3.org/2000/svg">',
              f'<rect class="plot" x="{left}" y="{top}" width="{right - left}" '
              f'height="{bottom - top}"/>']
-    for exponent in range(lo, hi + 1):
+    for exponent in range(math.ceil(lo), math.floor(hi) + 1):
         x = sx(10.0**exponent)
         tick = format_params(10**exponent) if x_axis == "params" else f"{10**exponent:,}"
         parts += [f'<line class="grid" x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{bottom}"/>',
@@ -206,18 +206,18 @@ def svg_scatter(points: Sequence[Point], x_axis: str, y_title: str, row_ids: Seq
     return "\n".join([*parts, "</svg>"])
 
 
-def _log_range(values: Sequence[float]) -> tuple[int, int]:
-    lo = math.floor(math.log10(min(values)))
-    hi = math.ceil(math.log10(max(values)))
+def _log_range(values: Sequence[float]) -> tuple[float, float]:
+    """log10 bounds padded for labels: a quarter decade left, 0.6 of a decade right."""
+    lo, hi = math.log10(min(values)) - 0.25, math.log10(max(values)) + 0.6
     return lo, max(hi, lo + 1)
 
 
 def _linear_range(values: Sequence[float]) -> tuple[float, float, float]:
-    """A padded y range on a round step (1, 2, 2.5 or 5 times a power of ten)."""
+    """A y range on a round step (1, 2, 2.5 or 5 times a power of ten), padded for labels."""
     low, high = min(values), max(values)
     span = max(high - low, 1.0)
     raw = span / 6
     power = 10 ** math.floor(math.log10(raw))
     step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
     return math.floor((low - span * 0.06) / step) * step, math.ceil(
-        (high + span * 0.06) / step) * step, step
+        (high + span * 0.15) / step) * step, step

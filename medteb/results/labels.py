@@ -8,9 +8,10 @@ covers another label, a marker or an obstacle such as the legend.
 >>> boxes[0] != boxes[1] and not boxes[0].overlaps(boxes[1])
 True
 
-Candidates are tried in a fixed order (right of the point first, then the other sides, then
-farther out with a leader line), so the result is deterministic. A label with no free place is
-left out (``None``); callers still name the point on hover.
+Candidates are tried in a fixed order, ring by ring: every label first tries the places next to
+its point (right, left, above, below, the diagonals), and only then do the unplaced ones go
+farther out, with a leader line; crowded points choose first. The result is deterministic. A
+label with no free place is left out (``None``); callers still name the point on hover.
 """
 
 from __future__ import annotations
@@ -20,9 +21,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 #: distances (pixels, beyond the marker) tried in turn; past the first a leader line is drawn
-RADII = (3.0, 10.0, 20.0, 32.0, 46.0, 62.0, 80.0)
-#: directions tried at each distance, as (dx, dy) unit steps: right, left, up, down, diagonals
-DIRECTIONS = ((1, 0), (-1, 0), (0, -1), (0, 1), (1, -1), (1, 1), (-1, -1), (-1, 1))
+RADII = (3.0, 10.0, 20.0, 32.0, 46.0, 62.0, 80.0, 100.0, 125.0)
+#: greedy passes at most (each puts the labels left out by the one before first)
+ATTEMPTS = 4
+#: where a label goes at each distance, as (dx, dy, shift): right, left, up, down, the diagonals;
+#: then above and below with the label starting (shift 1) or ending (-1) at the point, and right
+#: and left moved up or down by ``shift`` label heights
+DIRECTIONS = ((1, 0, 0), (-1, 0, 0), (0, -1, 0), (0, 1, 0), (1, -1, 0), (1, 1, 0), (-1, -1, 0),
+              (-1, 1, 0), (0, -1, 1), (0, 1, 1), (0, -1, -1), (0, 1, -1),
+              (1, 0, -1), (1, 0, 1), (-1, 0, -1), (-1, 0, 1), (1, 0, -2), (1, 0, 2), (-1, 0, -2),
+              (-1, 0, 2))
 
 
 @dataclass(frozen=True)
@@ -108,43 +116,62 @@ def place_labels(points: Sequence[tuple[float, float]], sizes: Sequence[tuple[fl
     Returns:
         Each label's box (in input order), or None where no candidate is free.
     """
-    taken: list[Box] = [*obstacles]
-    taken += [Box(x - marker, y - marker, x + marker, y + marker) for x, y in points]
-    leaders: list[tuple[tuple[float, float], tuple[float, float]]] = []
-    placed: list[Box | None] = [None] * len(points)
-    # crowded points first: a label with many neighbours has the fewest free places
     def crowding(i: int) -> tuple[int, float, float]:
         x, y = points[i]
         near = sum(abs(x - u) < 60 and abs(y - v) < 30 for u, v in points)
         return (-near, x, y)
 
-    for i in sorted(range(len(points)), key=crowding):
-        (x, y), (w, h) = points[i], sizes[i]
-        for radius in RADII:
-            gap = marker + radius
-            for dx, dy in DIRECTIONS:
+    # crowded points first: a label with many neighbours has the fewest free places; labels
+    # left out go first in the next attempt (a few attempts; the one naming most points wins)
+    order = sorted(range(len(points)), key=crowding)
+    best: list[Box | None] = []
+    for _ in range(ATTEMPTS):
+        placed = _place(order, points, sizes, bounds, marker, obstacles)
+        if not best or sum(b is not None for b in placed) > sum(b is not None for b in best):
+            best = placed
+        missing = [i for i in order if placed[i] is None]
+        if not missing:
+            break
+        order = missing + [i for i in order if placed[i] is not None]
+    return best
+
+
+def _place(order: Sequence[int], points: Sequence[tuple[float, float]],
+           sizes: Sequence[tuple[float, float]], bounds: Box, marker: float,
+           obstacles: Sequence[Box]) -> list[Box | None]:
+    """One greedy pass over the labels in ``order``."""
+    taken: list[Box] = [*obstacles]
+    taken += [Box(x - marker, y - marker, x + marker, y + marker) for x, y in points]
+    leaders: list[tuple[tuple[float, float], tuple[float, float]]] = []
+    labels: list[Box] = [*obstacles]
+    placed: list[Box | None] = [None] * len(points)
+    # ring by ring: every label gets its nearest free place before any goes farther out
+    for radius in RADII:
+        gap = marker + radius
+        for i in order:
+            if placed[i] is not None:
+                continue
+            (x, y), (w, h) = points[i], sizes[i]
+            for dx, dy, shift in DIRECTIONS:
                 # the box's near edge (or corner) sits ``gap`` away from the point
-                left = x + gap if dx > 0 else x - gap - w if dx < 0 else x - w / 2
-                top = y + gap if dy > 0 else y - gap - h if dy < 0 else y - h / 2
+                if dx:
+                    left = x + gap if dx > 0 else x - gap - w
+                else:
+                    left = x - w / 2 if not shift else x - marker if shift > 0 else x + marker - w
+                top = (y + gap if dy > 0 else y - gap - h) if dy else y - h / 2 + shift * h
                 box = Box(left, top, left + w, top + h)
                 if not box.inside(bounds) or any(box.overlaps(t) for t in taken):
                     continue
                 if any(box.crosses(*segment) for segment in leaders):
                     continue
-                if radius > RADII[0]:
+                if radius > RADII[0]:  # a leader line, which must not cross a label
                     leader = ((x, y), box.nearest((x, y)))
-                    others = taken[:len(obstacles)] + [t for t in taken[len(obstacles):]
-                                                       if not _holds(t, (x, y))]
-                    if any(t.crosses(*leader) for t in others):
+                    if any(t.crosses(*leader) for t in labels):
                         continue
                     leaders.append(leader)
                 placed[i] = box
                 taken.append(box)
-                break
-            if placed[i] is not None:
+                labels.append(box)
                 break
     return placed
 
-
-def _holds(box: Box, point: tuple[float, float]) -> bool:
-    return box.x0 <= point[0] <= box.x1 and box.y0 <= point[1] <= box.y1

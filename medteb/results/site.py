@@ -129,7 +129,7 @@ class Site:
 <label><input type="checkbox" id="f-verified" value="verified" checked> verified</label>
 </fieldset>
 <label>Model <input type="search" id="f-name" placeholder="name contains…"></label>
-<button type="reset">Clear filters</button>
+<button type="button" id="f-clear">Clear filters</button>
 <p id="shown" role="status" aria-live="polite"></p>
 </form>"""
 
@@ -306,12 +306,13 @@ def _correlation_html(report: CorrelationReport | str) -> str:
     return "\n".join([
         head, f"<p>{len(report.models)} models with all five tasks. Does a model's rank on the "
         "public CMedQA tasks predict its rank on MedTEB's new tasks?</p>",
-        '<table class="small"><thead><tr><th scope="col">Benchmark</th><th scope="col">Avg '
-        'Score</th><th scope="col">Spearman (p-value)</th></tr></thead><tbody>',
+        '<div class="table-wrap"><table class="small"><thead><tr><th scope="col">Benchmark</th>'
+        '<th scope="col">Avg Score</th><th scope="col">Spearman (p-value)</th></tr></thead>'
+        "<tbody>",
         f"<tr><th scope=\"row\">CMedQA</th><td>{report.cmedqa_mean:.2f}</td>"
         f"<td>{report.spearman_rho:.3f} ({report.spearman_p:.3f})</td></tr>",
         f"<tr><th scope=\"row\">New Tasks</th><td>{report.new_mean:.2f}</td><td></td></tr>",
-        "</tbody></table>", "<ul>",
+        "</tbody></table></div>", "<ul>",
         f"<li>Spearman's ρ = {report.spearman_rho:.3f}, p = {report.spearman_p:.3f}</li>",
         f"<li>Kendall's τ = {report.kendall_tau:.3f}, p = {report.kendall_p:.3f}</li>",
         f"<li>95% bootstrap CI for ρ: [{report.ci_low:.3f}, {report.ci_high:.3f}] (percentile; "
@@ -322,8 +323,8 @@ def _correlation_html(report: CorrelationReport | str) -> str:
         + "".join(f'<th scope="col">{label}</th>' for label in labels) + "</tr></thead>"
         f"<tbody>{matrix}</tbody></table></div></details>",
         f"<details><summary>Models used ({len(report.models)})</summary>",
-        '<table class="small"><thead><tr><th scope="col">Model</th><th scope="col">CMedQA avg'
-        '</th><th scope="col">New-task avg</th></tr></thead>'
-        f"<tbody>{models}</tbody></table>"
+        '<div class="table-wrap"><table class="small"><thead><tr><th scope="col">Model</th>'
+        '<th scope="col">CMedQA avg</th><th scope="col">New-task avg</th></tr></thead>'
+        f"<tbody>{models}</tbody></table></div>"
         + (f"<p>Skipped:</p><ul>{skipped}</ul>" if skipped else "") + "</details>",
         "</section>"])

@@ -43,6 +43,10 @@
     return numeric ? parseFloat(raw) : raw.toLowerCase();
   }
 
+  function position(row) {  // the row's place on the board as written (rank order)
+    return parseInt(row.id.split("-")[1], 10);
+  }
+
   function sortTable(table, header) {
     var headers = Array.prototype.slice.call(table.tHead.rows[0].cells);
     var index = headers.indexOf(header);
@@ -53,9 +57,11 @@
     var rows = Array.prototype.slice.call(body.rows);
     rows.sort(function (a, b) {
       var x = cellValue(a, index, numeric), y = cellValue(b, index, numeric);
-      if (x === null || y === null) { return (x === null) - (y === null); }
+      if (x === null || y === null) {
+        return (x === null) - (y === null) || position(a) - position(b);
+      }
       var order = x < y ? -1 : x > y ? 1 : 0;
-      return ascending ? order : -order;
+      return (ascending ? order : -order) || position(a) - position(b);  // ties: board order
     });
     rows.forEach(function (row) { body.appendChild(row); });
     headers.forEach(function (h) { h.removeAttribute("aria-sort"); });
@@ -114,7 +120,14 @@
   form.addEventListener("input", applyFilters);
   form.addEventListener("change", applyFilters);
   form.addEventListener("submit", function (event) { event.preventDefault(); });
-  form.addEventListener("reset", function () { setTimeout(applyFilters, 0); });
+  document.getElementById("f-clear").addEventListener("click", function () {
+    form.reset();
+    applyFilters();
+  });
+  window.addEventListener("hashchange", function () {
+    var setting = location.hash.slice(1);
+    if (tabs.some(function (t) { return t.dataset.setting === setting; })) { select(setting, false); }
+  });
 
   var wanted = location.hash.slice(1);
   var known = tabs.some(function (t) { return t.dataset.setting === wanted; });
