@@ -351,3 +351,17 @@ def test_copy_is_all_or_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert snapshot(results) == before  # the replaced folder is back, nothing new, no staging
     assert sorted(p.name for p in results.iterdir()) == ["org__old"]
     assert not list(results.glob(".submit-*"))
+
+
+def test_submit_rebuilds_the_site_only_where_it_exists(repo: Path, run: Path,
+                                                       capsys: pytest.CaptureFixture) -> None:
+    assert main(["submit", str(run)]) == 0
+    assert "web site" not in capsys.readouterr().out and not (repo / "site").exists()
+    (repo / "results" / BM25).rename(repo / "removed")  # submit it again, with a site
+    assert main(["leaderboard", "--html"]) == 0  # builds site/
+    assert "medteb/bm25-zh" not in (repo / "site" / "index.html").read_text("utf-8")
+    capsys.readouterr()
+    assert main(["submit", str(run)]) == 0
+    assert capsys.readouterr().out.endswith("rebuilt the web site in site/\n")
+    page = (repo / "site" / "index.html").read_text("utf-8")
+    assert "medteb/bm25-zh" in page and "<td data-value=\"0\">0 / 0</td>" in page
