@@ -101,6 +101,19 @@ def test_html_writes_the_default_site_folder(tmp_path: Path, capsys: pytest.Capt
     assert (tmp_path / "site" / "index.html").is_file()
 
 
+def test_bad_input_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    out = tmp_path / "site"
+    assert main(["leaderboard", "--results", str(tmp_path / "nowhere"), "--html", str(out)]) == 2
+    assert "does not exist" in capsys.readouterr().err and not out.exists()
+    assert main(["leaderboard", "--results-url", "x"]) == 2
+    assert "--results-url is for the web site: add --html [DIR]" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()  # no results at all: every view says so
+    assert main(["leaderboard", "--results", str(tmp_path / "empty"), "--html", str(out)]) == 0
+    page = (out / "index.html").read_text("utf-8")
+    assert page.count("No results yet.") == 3
+    assert (out / "leaderboard.csv").read_text("utf-8").startswith("setting,rank,model,")
+
+
 def test_format_params_is_one_format() -> None:
     cases = {24_000_000: "24M", 4_020_000_000: "4.02B", 111_840: "112K", 999_999: "1M",
              1_500_000_000: "1.5B", 102_000_000: "102M", 22_700_000: "22.7M", 999: "999",

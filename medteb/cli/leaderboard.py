@@ -36,6 +36,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _leaderboard(args: argparse.Namespace) -> int:
+    if args.results_url is not None and args.html is None:
+        from medteb.errors import MedtebError
+
+        raise MedtebError("--results-url is for the web site: add --html [DIR]")
     if args.html is not None:
         for note in write_site(args.results, args.html, args.results_url):
             print(f"medteb: skipped {note}", file=sys.stderr)

@@ -71,6 +71,7 @@ class Site:
     def to_csv(self) -> str:
         """One line per row of every board, the setting first; empty cells for missing values."""
         boards = self.leaderboard.to_dict()
+        # the keys of Row.to_dict, taken from an empty row: a header even when no board has rows
         columns = ["setting", *Row("", "", "", {}, "", "reported").to_dict()]
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
