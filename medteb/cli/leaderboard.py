@@ -29,7 +29,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help=f"write the web site into DIR (default: {DEFAULT_SITE}) instead of "
                              "leaderboard.md")
     parser.add_argument("--results-url", default=None, metavar="URL",
-                        help="with --html: where the page links each row's results folder, e.g. "
+                        help="with --html: the base of each row's provenance link, "
+                             "URL/<org__model>/<revision>/submission.yaml, e.g. "
                              "https://github.com/ORG/medteb/blob/main/results (default: the "
                              "results folder's path relative to DIR)")
     parser.set_defaults(func=_leaderboard)
