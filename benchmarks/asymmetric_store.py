@@ -66,7 +66,8 @@ def main() -> int:
         print(f"cost per document text: query encoder {1000 * q_cost:.2f} ms, document encoder "
               f"{1000 * d_cost:.2f} ms ({d_cost / q_cost:.1f}x)")
         common = ["run", "-t", "MedTEB-Retrieval", "--data-dir", str(work / "data"),
-                  "--document-model", str(document), "--query-pooling", "cls",
+                  "--document-model", str(document), "--document-pooling", "last-token",
+                  "--query-pooling", "cls",
                   "--truncate-dim", "64", "--document-store", str(work / "store"),
                   "--output-folder", str(work / "results"), "-v", "0"]
         timings = []

@@ -6,7 +6,7 @@ MedTEB-Retrieval queries of cEpilepsyQA (../shared/data) or, without it, the bun
 cycled to ``--queries``. Each pair is timed interleaved, best of ``--repeats``:
 
 1. ``PooledSide`` (cls) vs a raw transformers forward (tokenize, forward, take token 0);
-2. ``SentenceTransformerSide`` vs raw ``SentenceTransformer.encode``;
+2. ``ModelSide (as -m)`` vs raw ``SentenceTransformer.encode``;
 3. the whole ``AsymmetricEncoder.encode`` path (mteb dataloader, instruction template off,
    truncation + normalisation) vs raw ``SentenceTransformer.encode``.
 
@@ -63,7 +63,7 @@ def main() -> int:
 
     from medteb.benchmark.tasks import get_task
     from medteb.models.asymmetric import AsymmetricSpec
-    from medteb.models.sides import SideConfig, load_side
+    from medteb.models.sides import EncodeContext, SideConfig, load_side
 
     queries, label = load_queries(args.queries)
     bs = args.batch_size
@@ -78,6 +78,7 @@ def main() -> int:
         pair = AsymmetricSpec(query=SideConfig(str(st_dir)), document=SideConfig(str(st_dir)),
                               query_template="{text}", use_store=False).load()
         metadata = get_task("MedTEB-Retrieval").metadata
+        context = EncodeContext(metadata, "test", "default", PromptType.query)
         order = sorted(range(len(queries)), key=lambda i: -len(queries[i]))  # as both sort
 
         def raw_forward() -> None:
@@ -100,14 +101,14 @@ def main() -> int:
         results = best_of(
             args.repeats, raw_forward=raw_forward,
             pooled_side=lambda: pooled.encode(queries, bs, False, ""), raw_st=raw_st,
-            st_side=lambda: st_side.encode(queries, bs, False, ""), pair=wrapped_pair)
+            st_side=lambda: st_side.encode(queries, bs, False, "", context), pair=wrapped_pair)
     print(f"{args.queries} {label}, batch {bs}, best of {args.repeats}, "
           f"{torch.get_num_threads()} torch threads")
     for name, seconds in results.items():
         print(f"{name:<12}: {seconds:6.3f} s")
     print(f"PooledSide (cls) / raw transformers forward : "
           f"{results['pooled_side'] / results['raw_forward']:.3f}x")
-    print(f"SentenceTransformerSide / raw ST encode     : "
+    print(f"ModelSide (as -m) / raw ST encode           : "
           f"{results['st_side'] / results['raw_st']:.3f}x")
     print(f"AsymmetricEncoder.encode / raw ST encode    : "
           f"{results['pair'] / results['raw_st']:.3f}x")

@@ -1,8 +1,11 @@
-"""Fail fast when the Hugging Face Hub cannot be reached.
+"""One decision about the Hugging Face Hub per process: reachable, or work offline at once.
 
-Without network, ``datasets`` retries each hub request for about 25 seconds before giving up.
-When the Hub does not answer a 3-second connection attempt, MedTEB switches the process to the
-Hub's offline mode (cached datasets and models still load) before mteb or datasets are imported.
+Without network, ``datasets`` and ``huggingface_hub`` retry each request for about 25 seconds
+before giving up. MedTEB decides once per process — ``HF_HUB_OFFLINE`` already set, or a
+3-second connection attempt to the Hub — and every entry point (``medteb run`` with a model or a
+pair, ``medteb encode-documents``, :func:`medteb.evaluation.runner.run` from Python) goes
+through :func:`decide_hub_access`. When the Hub is unreachable the process switches to the Hub's
+offline mode (cached datasets and models still load), also in libraries imported before.
 """
 
 from __future__ import annotations
@@ -10,11 +13,18 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import sys
 
 logger = logging.getLogger(__name__)
 
 HUB_HOST = "huggingface.co"
 OFFLINE_VARIABLES = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE")
+#: (module, attribute) of libraries that read the offline variables once, at import
+_OFFLINE_CONSTANTS = (("huggingface_hub.constants", "HF_HUB_OFFLINE"),
+                      ("datasets.config", "HF_HUB_OFFLINE"),
+                      ("datasets.config", "HF_DATASETS_OFFLINE"))
+
+_offline: bool | None = None  # this process's decision; None until made
 
 
 def hub_offline() -> bool:
@@ -22,24 +32,48 @@ def hub_offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
 
 
-def go_offline_if_unreachable(timeout: float = 3.0) -> bool:
-    """Turn on the Hub's offline mode when the Hub does not answer; returns True if offline.
-
-    Must run before ``huggingface_hub`` is imported, which reads these variables once.
-    """
-    if hub_offline():
-        return True
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """Whether the Hub answers a TCP connection within ``timeout`` seconds."""
     try:
         socket.create_connection((HUB_HOST, 443), timeout=timeout).close()
-        return False
     except OSError as err:
         logger.warning("The Hugging Face Hub is unreachable (%s): working offline, with cached "
                        "datasets and models only.", err)
+        return False
+    return True
+
+
+def decide_hub_access(timeout: float = 3.0) -> bool:
+    """Decide once whether this process works offline; returns True when it does.
+
+    The first call probes the Hub (unless offline mode is already on) and, when it does not
+    answer, turns offline mode on; later calls return the same answer without probing.
+    """
+    global _offline
+    if hub_offline():
+        _offline = True
+    elif _offline is None:
+        _offline = not hub_reachable(timeout)
+    if _offline:
         go_offline()
-        return True
+    return _offline
+
+
+#: the former name of :func:`decide_hub_access`
+go_offline_if_unreachable = decide_hub_access
 
 
 def go_offline() -> None:
-    """Switch this process to the Hub's offline mode: cached datasets and models only."""
+    """Switch this process to the Hub's offline mode: cached datasets and models only.
+
+    Sets the variables for libraries not yet imported and the constants of those already
+    imported (they read the variables once).
+    """
+    global _offline
+    _offline = True
     for name in OFFLINE_VARIABLES:
         os.environ[name] = "1"
+    for module, attribute in _OFFLINE_CONSTANTS:
+        loaded = sys.modules.get(module)
+        if loaded is not None and hasattr(loaded, attribute):
+            setattr(loaded, attribute, True)

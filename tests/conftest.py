@@ -23,6 +23,25 @@ def _offline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.delenv("MEDTEB_DATA_DIR", raising=False)
     monkeypatch.setenv("MTEB_CACHE", str(tmp_path / "mteb-cache"))  # never ~/.cache/mteb
+    monkeypatch.setenv("MEDTEB_CACHE_DIR", str(tmp_path / "medteb-cache"))  # fingerprints
+
+
+def copy_seeded_results(repo: Path) -> Path:
+    """``repo/results``: the repository's seeded entries (the paper's reported numbers) and a
+    leaderboard.md generated from them, whatever a user has run or submitted in this checkout.
+
+    Tests never read or write the repository's own results/ beyond this copy.
+    """
+    import shutil
+
+    from medteb.cli.common import regenerate_leaderboard
+    from medteb.results.layout import read_submission
+
+    for folder in sorted((ROOT / "results").glob("*/reported-*")):
+        if read_submission(folder).provenance == "reported":
+            shutil.copytree(folder, repo / "results" / folder.parent.name / folder.name)
+    regenerate_leaderboard(repo / "results", repo / "leaderboard.md", figure=False)
+    return repo / "results"
 
 
 def write_jsonl(path: Path, rows: list[dict]) -> None:
@@ -84,6 +103,20 @@ def tiny_decoder(tmp_path_factory: pytest.TempPathFactory) -> Path:
              for line in path.read_text(encoding="utf-8").splitlines()]
     return tiny_document_decoder(texts, tmp_path_factory.mktemp("tiny-decoder"), hidden=64,
                                  vocab_size=800, name="tiny-qwen2-zh")
+
+
+@pytest.fixture(scope="session")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """medteb's wheel, built once per session from the checkout (no build isolation: fast)."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("hatchling", reason="hatchling builds the wheel (pip install -e '.[test]')")
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+                    "-q", "-w", str(out), str(ROOT)], check=True, capture_output=True)
+    (path,) = list(out.glob("medteb-*.whl"))
+    return path
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ Injected faults, decided by a hash of the request body on its *first* attempt on
 request eventually succeeds): timeouts (the reply is held past the client timeout), HTTP 429,
 HTTP 500, a truncated HTTP body, truncated JSON content and malformed content. A query
 containing ``永远乱码`` is always answered with malformed content (a persistent failure).
+``always_status`` answers every request with that HTTP status (a dead upstream behind a proxy).
 
 ``python -m tests.stub_llm --port-file FILE`` runs it standalone (used by the throughput script).
 """
@@ -71,8 +72,9 @@ class StubLLM:
     """The server; ``requests`` logs (model, body sha256, outcome) for every request seen."""
 
     def __init__(self, fault_rate: float = 0.0, hang_s: float = 2.0, latency_s: float = 0.0,
-                 port: int = 0) -> None:
+                 port: int = 0, always_status: int | None = None) -> None:
         self.fault_rate, self.hang_s, self.latency_s = fault_rate, hang_s, latency_s
+        self.always_status = always_status
         self.requests: list[tuple[str, str, str]] = []
         self._seen: Counter[str] = Counter()
         self._lock = threading.Lock()
@@ -129,6 +131,9 @@ class StubLLM:
             self.requests.append((model, digest, fault or "ok"))
         if self.latency_s:
             time.sleep(self.latency_s)
+        if self.always_status is not None:
+            self._send(handler, self.always_status, {"error": {"message": "upstream is down"}})
+            return
         if fault == "timeout":
             time.sleep(self.hang_s)
         if fault in ("429", "500"):

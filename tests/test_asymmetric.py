@@ -20,7 +20,13 @@ from medteb.models.asymmetric import (
     _normalise,
 )
 from medteb.models.document_store import DocumentStore, EncoderIdentity
-from medteb.models.sides import PooledSide, PoolingError, SideConfig, load_side
+from medteb.models.sides import (
+    PAPER_QUERY_TEMPLATE,
+    PooledSide,
+    PoolingError,
+    SideConfig,
+    load_side,
+)
 from medteb.results.layout import ResultsFolder
 from tests.conftest import SAMPLE_TASKS
 
@@ -30,6 +36,7 @@ class RecordingSide:
 
     pooling = "cls"
     revision = "fake"
+    max_length = 512
 
     def __init__(self, name: str, dim: int, n_parameters: int) -> None:
         self.config = SideConfig(name)
@@ -37,7 +44,7 @@ class RecordingSide:
         self.texts: list[str] = []
 
     def encode(self, texts: list[str], batch_size: int, show_progress: bool,
-               desc: str) -> np.ndarray:
+               desc: str, context: object = None) -> np.ndarray:
         self.texts += texts
         rows = [np.random.default_rng(sum(map(ord, t))).normal(size=self.dim) for t in texts]
         return np.array(rows, dtype=np.float32).reshape(len(texts), self.dim)
@@ -72,9 +79,21 @@ def test_queries_reach_only_the_query_encoder(tmp_path: Path, task: str) -> None
     mteb.evaluate(encoder, get_task(task, data_dir="sample"),
                   cache=ResultsFolder(tmp_path / "results"), show_progress_bar=False)
     queries, corpus = _sample_texts(task)
-    instruction = get_task(task).metadata.prompt
-    assert set(query.texts) == {f"Instruct: {instruction}\nQuery: {q}" for q in queries}
+    assert set(query.texts) == queries  # by default a query is presented as it is
     assert set(document.texts) == corpus  # no instruction on documents by default
+
+
+def test_the_paper_template_is_one_option_away_and_recorded(tmp_path: Path) -> None:
+    encoder, query, _ = _pair(tmp_path, query_template=PAPER_QUERY_TEMPLATE)
+    task = get_task("MedTEB-Retrieval", data_dir="sample")
+    mteb.evaluate(encoder, task, cache=ResultsFolder(tmp_path / "results"),
+                  show_progress_bar=False)
+    queries, _ = _sample_texts("MedTEB-Retrieval")
+    instruction = task.metadata.prompt
+    assert set(query.texts) == {f"Instruct: {instruction}\nQuery: {q}" for q in queries}
+    recorded = encoder.mteb_model_meta.loader_kwargs["asymmetric"]["query_template"]
+    assert recorded == "Instruct: {instruction}\nQuery: {text}"
+    assert encoder.mteb_model_meta.use_instructions is True
 
 
 def test_sts_goes_through_the_query_encoder_by_default_or_the_chosen_side(tmp_path: Path) -> None:
@@ -136,15 +155,15 @@ def test_meta_names_the_pair_and_both_parameter_counts(tmp_path: Path) -> None:
     assert (pair["query"]["n_parameters"], pair["document"]["n_parameters"]) == (10, 1000)
     assert (pair["query"]["revision"], pair["document"]["revision"]) == ("fake", "fake")
     assert meta.similarity_fn_name == ScoringFunction.COSINE
-    assert meta.use_instructions is True and meta.embed_dim == 8
+    assert meta.use_instructions is False and meta.embed_dim == 8  # queries as they are
     other, _, _ = _pair(tmp_path, query_dim=8, document_dim=16, truncate_dim=4)
-    untemplated, _, _ = _pair(tmp_path, query_dim=8, document_dim=16, truncate_dim=8,
-                              query_template="{text}")
+    templated, _, _ = _pair(tmp_path, query_dim=8, document_dim=16, truncate_dim=8,
+                            query_template=PAPER_QUERY_TEMPLATE)
     named, _, _ = _pair(tmp_path, query_dim=8, document_dim=16, truncate_dim=8, name="me/mar")
-    revisions = {e.mteb_model_meta.revision for e in (encoder, other, untemplated)}
+    revisions = {e.mteb_model_meta.revision for e in (encoder, other, templated)}
     assert len(revisions) == 3  # results of different settings never share a folder
     assert named.mteb_model_meta.name == "me/mar"
-    assert untemplated.mteb_model_meta.use_instructions is False
+    assert templated.mteb_model_meta.use_instructions is True
 
 
 # --- real (tiny) models --------------------------------------------------------------------
@@ -154,7 +173,8 @@ def test_last_token_pooling_appends_eos_and_pools_it(tiny_decoder: Path) -> None
     import torch
     from transformers import AutoModel, AutoTokenizer
 
-    side = load_side(SideConfig(str(tiny_decoder), max_length=8), "document")
+    side = load_side(SideConfig(str(tiny_decoder), pooling="last-token", max_length=8),
+                     "document")
     assert isinstance(side, PooledSide) and side.pooling == "last-token"
     tokenizer = AutoTokenizer.from_pretrained(tiny_decoder)
     eos = tokenizer.eos_token_id
@@ -182,7 +202,7 @@ def test_cls_and_mean_pooling_of_a_plain_bert(tiny_bert: Path) -> None:
 
     raw = tiny_bert.parent / "raw"
     texts = ["头痛怎么办", "发烧"]
-    cls_side = load_side(SideConfig(str(raw)), "query")  # auto -> cls for a plain query model
+    cls_side = load_side(SideConfig(str(raw), pooling="cls"), "query")
     assert cls_side.pooling == "cls"
     st = SentenceTransformer(str(tiny_bert), device="cpu")  # the same weights, ST CLS pooling
     np.testing.assert_allclose(cls_side.encode(texts, 2, False, ""), st.encode(texts), atol=1e-5)
@@ -200,9 +220,8 @@ def test_same_model_twice_scores_exactly_as_the_model_alone(tmp_path: Path,
     tasks = ["MedTEB-Retrieval", "MedTEB-Rerank", "MedTEB-STS"]
     alone = run(RunConfig(model=str(tiny_bert), tasks=tasks, data_dir="sample",
                           output_folder=tmp_path / "alone", show_progress=False))
-    side = SideConfig(str(tiny_bert), max_length=128)  # the fixture's own max_seq_length
-    spec = AsymmetricSpec(query=side, document=side, query_template="{text}",
-                          store=tmp_path / "store")
+    side = SideConfig(str(tiny_bert))  # defaults: the model as `-m` loads it, queries as-is
+    spec = AsymmetricSpec(query=side, document=side, store=tmp_path / "store")
     pair = run(RunConfig(model=spec, tasks=tasks, data_dir="sample",
                          output_folder=tmp_path / "pair", show_progress=False))
     retrieval, rerank, sts = (o.score for o in pair.outcomes)

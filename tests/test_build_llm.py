@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ from medteb.build.llm import (
     JudgeConfig,
     LLMRequest,
     ResponseStore,
+    call_problems,
     load_judges,
     request_key,
     run_calls,
@@ -102,14 +104,43 @@ def test_persistent_malformed_json_is_a_reported_failure(tmp_path: Path, api_key
         assert len(stub.requests) == 7
 
 
-def test_transport_failures_stay_pending_and_are_retried_on_rerun(tmp_path: Path,
-                                                                  api_key: str) -> None:
-    judge = _judge("http://127.0.0.1:9/v1", max_retries=1)  # nothing listens on port 9
+def test_a_judge_failing_every_request_is_stopped_and_its_calls_stay_pending(
+        tmp_path: Path, api_key: str) -> None:
+    requests = [LLMRequest({"x": i}, relevance_messages(f"头痛{i}怎么办", ["多休息"]))
+                for i in range(20)]
     store = ResponseStore(tmp_path / "r.jsonl")
-    stats = run_calls([(judge, [LLMRequest({"x": 1}, [{"role": "user", "content": "hi"}])])],
-                      "v1", json.loads, store)
-    assert stats.pending == 1 and stats.http_requests == 2 and len(store) == 0
-    assert "gave up after 2 attempts" in stats.pending_errors[0]
+    with StubLLM(always_status=503) as stub:
+        judge = _judge(stub.base_url, max_retries=8, concurrency=2)
+        stats = run_calls([(judge, requests)], "v1", json.loads, store,
+                          max_consecutive_failures=3)
+        assert stats.pending == 20 and len(store) == 0
+        # stopped after 3 failed requests in a row (plus at most one in flight per worker),
+        # instead of 20 calls x 9 attempts
+        assert 3 <= stats.http_requests <= 3 + 2 and len(stub.requests) == stats.http_requests
+    assert stats.stopped == {"judge-a": "stopped after 3 failed requests in a row; last error: "
+                                        "HTTP 503: upstream is down"}
+    assert stats.incomplete and call_problems(stats)[0].startswith("judge judge-a: stopped")
+    assert "judge-a: stopped after 3 failed" in stats.pending_errors[0]
+    with StubLLM() as stub:  # the endpoint is back: a rerun finishes every call
+        stats = run_calls([(_judge(stub.base_url), requests)], "v1", relevance_parser(1),
+                          ResponseStore(store.path))
+    assert (stats.called, stats.pending, stats.stopped) == (20, 0, {})
+
+
+@pytest.mark.parametrize(("url", "reason"), [
+    ("http://127.0.0.1:9/v1", "connection refused (is the server running? check base_url)"),
+    ("http://no-such-host.invalid/v1", "unknown host ("),
+])
+def test_unreachable_endpoint_fails_fast(tmp_path: Path, api_key: str, url: str,
+                                         reason: str) -> None:
+    import time
+
+    judge = _judge(url, max_retries=8, backoff_s=1.0)
+    start = time.monotonic()
+    with pytest.raises(JudgeError, match=rf"judge 'judge-a' \({url}\): {re.escape(reason)}"):
+        run_calls([(judge, [LLMRequest({"x": 1}, [{"role": "user", "content": "hi"}])])],
+                  "v1", json.loads, ResponseStore(tmp_path / "r.jsonl"))
+    assert time.monotonic() - start < 5  # no retries with backoff
 
 
 def test_non_retryable_http_error_stops_with_the_fix(tmp_path: Path, api_key: str,

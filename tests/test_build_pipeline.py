@@ -202,3 +202,93 @@ def test_sigterm_handler_is_restored_after_a_stage() -> None:
         with pytest.raises(KeyboardInterrupt):
             signal.raise_signal(signal.SIGTERM)
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+def _one_line_error(capsys: pytest.CaptureFixture) -> str:
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("medteb: error: ")
+    return line
+
+
+def test_empty_input_stops_at_the_first_stage_that_reads_it(
+        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    (tmp_path / "empty.txt").write_text("", encoding="utf-8")
+    (tmp_path / "short.txt").write_text("痛\n咳\n", encoding="utf-8")
+    assert main(["build", "prepare", "--queries", str(tmp_path / "empty.txt"), "--out",
+                 str(tmp_path / "w")]) == 2
+    assert "empty.txt: no queries in it (an empty input); nothing to build" in \
+        _one_line_error(capsys)
+    assert main(["build", "prepare", "--queries", str(tmp_path / "short.txt"), "--out",
+                 str(tmp_path / "w")]) == 2
+    assert "short.txt: none of its 2 queries was kept (dropped: " in _one_line_error(capsys)
+    assert not (tmp_path / "w").exists()
+    work = tmp_path / "work"  # a work folder whose files are empty (written by hand)
+    write_jsonl(work / "queries.jsonl", [])
+    write_jsonl(work / "corpus.jsonl", [{"_id": "d1", "text": "多休息"}])
+    assert main(["build", "pool", "--in", str(work), "-r", "bm25-zh"]) == 2
+    assert "queries.jsonl: empty (no records); `medteb build prepare` writes it" in \
+        _one_line_error(capsys)
+    write_jsonl(work / "queries.jsonl", [{"_id": "q1", "text": "头痛怎么办"}])
+    write_jsonl(work / "pool.jsonl", [])
+    assert main(["build", "judge", "--in", str(work), "--judges", str(
+        _judges_file(tmp_path / "j.json", "http://127.0.0.1:9/v1", ["a"]))]) == 2
+    assert "pool.jsonl: empty (no records); `medteb build pool` writes it" in \
+        _one_line_error(capsys)
+
+
+def test_non_utf8_work_file_names_the_file_and_encoding(tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture) -> None:
+    work = _judge_work(tmp_path, n_queries=1, n_docs=1)
+    (work / "queries.jsonl").write_bytes('{"_id": "q0", "text": "高血压"}\n'.encode("gb18030"))
+    judges = _judges_file(tmp_path / "j.json", "http://127.0.0.1:9/v1", ["a"])
+    assert main(["build", "judge", "--in", str(work), "--judges", str(judges)]) == 2
+    line = _one_line_error(capsys)
+    assert f"{work / 'queries.jsonl'}: not UTF-8 (" in line and "--encoding gb18030" in line
+
+
+def test_dead_judge_is_incomplete_and_export_refuses(tmp_path: Path, stub_key: None,
+                                                     capsys: pytest.CaptureFixture) -> None:
+    work = _judge_work(tmp_path, n_queries=3, n_docs=4)
+    with StubLLM(always_status=500) as stub:
+        judges = _judges_file(tmp_path / "j.json", stub.base_url, ["judge-a"], max_retries=8)
+        assert main(["build", "judge", "--in", str(work), "--judges", str(judges),
+                     "--max-consecutive-failures", "2", "-v", "0"]) == 1
+    out = capsys.readouterr().out
+    assert ("judge judge-a: stopped after 2 failed requests in a row; last error: HTTP 500: "
+            "upstream is down") in out
+    assert "incomplete: 3 call(s) pending (run the same command again" in out
+    report = json.loads((work / "judge_report.json").read_text())
+    assert report["stopped"]["judge-a"].startswith("stopped after 2 failed requests")
+    assert main(["build", "export", "--in", str(work), "--out", str(tmp_path / "o")]) == 2
+    assert ("the build is incomplete (12 pending pair(s)): finish `medteb build judge` (rerun "
+            "it; --retry-failures for failed calls), or pass --allow-incomplete") in \
+        _one_line_error(capsys)
+    assert not (tmp_path / "o").exists()
+
+
+def test_failed_calls_are_incomplete_too_and_the_datasheet_says_what_was_dropped(
+        tmp_path: Path, stub_key: None, capsys: pytest.CaptureFixture) -> None:
+    work = _judge_work(tmp_path, n_queries=3, n_docs=4)
+    queries = read_jsonl(work / "queries.jsonl")
+    queries[0]["text"] += "永远乱码"  # always answered with malformed content: failed calls
+    write_jsonl(work / "queries.jsonl", queries)
+    with StubLLM() as stub:
+        judges = _judges_file(tmp_path / "j.json", stub.base_url, ["judge-a"])
+        assert main(["build", "judge", "--in", str(work), "--judges", str(judges),
+                     "--passages-per-request", "3", "-v", "0"]) == 1  # as pending calls do
+    assert "incomplete: 0 call(s) pending (run the same command again to finish them), 2 " \
+           "failed (add --retry-failures to ask again)" in capsys.readouterr().out
+    out = tmp_path / "o"
+    assert main(["build", "export", "--in", str(work), "--out", str(out)]) == 2
+    assert "(4 failed pair(s))" in _one_line_error(capsys)
+    assert main(["build", "export", "--in", str(work), "--out", str(out),
+                 "--allow-incomplete"]) == 0
+    sheet = json.loads((out / "datasheet.json").read_text())
+    assert sheet["incomplete"] == {"failed pairs dropped": 4}
+    judging = sheet["judging"]
+    assert judging["passages_per_request"] == 3 and judging["max_consecutive_failures"] == 5
+    assert judging["relevant"] == ["A", "S"] and judging["retry_failures"] is False
+    assert judging["judge judge-a"]["parse_retries"] == 2
+    text = (out / "datasheet.md").read_text()
+    assert "## Judging parameters" in text and "- passages_per_request: 3" in text
+    assert "## Incomplete build (exported with --allow-incomplete)" in text

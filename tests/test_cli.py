@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from medteb.cli import main
-from tests.conftest import ROOT, write_jsonl, write_qrels
+from tests.conftest import ROOT, copy_seeded_results, write_jsonl, write_qrels
 
 
 @pytest.fixture
@@ -19,8 +19,17 @@ def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_default_run_is_the_offline_demo(in_tmp: Path, capsys: pytest.CaptureFixture) -> None:
+    """The README's order: the demo in a checkout, then the tests; results/ stays as it was."""
+    from tests.test_submit import snapshot
+
+    copy_seeded_results(in_tmp)
+    board = (in_tmp / "leaderboard.md").read_bytes()
+    before = snapshot(in_tmp / "results")
     assert main([]) == 0
     out, err = capsys.readouterr()
+    assert snapshot(in_tmp / "results") == before  # the leaderboard's source is not touched
+    assert (in_tmp / "leaderboard.md").read_bytes() == board
+    assert "Results written to runs/ (not the leaderboard's results/" in out
     assert "Offline demo" in err and "[1/3] MedTEB-Retrieval" in err
     assert "DEBUG" not in err  # bm25s sets its own logger to DEBUG on import
     assert "SAMPLE DATA" in out
@@ -32,8 +41,8 @@ def test_default_run_is_the_offline_demo(in_tmp: Path, capsys: pytest.CaptureFix
     assert retrieval > 50 and rerank > 50  # BM25 finds lexical answers on the sample
     new_avg = float(re.search(r"\*\*New-task avg\*\* \| \| ([\d.]+)", out).group(1))
     assert new_avg == pytest.approx((retrieval + rerank + sts) / 3, abs=0.01)
-    assert "| **Avg (all five)** | | – |" in out
-    folder = in_tmp / "results" / "medteb__bm25-zh"
+    assert "| **Avg** | | – |" in out
+    folder = in_tmp / "runs" / "medteb__bm25-zh"
     (revision,) = list(folder.iterdir())
     files = sorted(p.name for p in revision.iterdir())
     assert files == ["MedTEB-Rerank.json", "MedTEB-Retrieval.json", "MedTEB-STS.json",
@@ -48,15 +57,18 @@ def test_results_readable_by_mteb_loaders(in_tmp: Path, tiny_bert: Path) -> None
     from mteb.cache import ResultCache
 
     argv = ["run", "-m", str(tiny_bert), "-t", "MedTEB-Retrieval", "--data-dir", "sample",
-            "--batch-size", "8", "-v", "0"]
+            "--batch-size", "8", "-v", "0", "--output-folder", "cache/results"]
     assert main(argv) == 0
-    (path,) = list((in_tmp / "results" / "local__tiny-bert-zh").glob("*/MedTEB-Retrieval.json"))
+    (path,) = list((in_tmp / "cache" / "results" / "local__tiny-bert-zh").glob(
+        "*/MedTEB-Retrieval.json"))
     meta = json.loads((path.parent / "model_meta.json").read_text())
     assert meta["name"] == "local/tiny-bert-zh"
     assert meta["n_parameters"] > 0 and meta["embed_dim"] == 32
-    assert path.parent.name == meta["revision"] and len(meta["revision"]) == 12
+    assert path.parent.name == meta["revision"]
+    # the weights' fingerprint, filed apart from results on benchmark data
+    assert re.fullmatch(r"[0-9a-f]{12}-sample", meta["revision"])
 
-    loaded = ResultCache(in_tmp).load_results(models=["local/tiny-bert-zh"],
+    loaded = ResultCache(in_tmp / "cache").load_results(models=["local/tiny-bert-zh"],
                                               tasks=["MedTEB-Retrieval"])
     (model_result,) = loaded.model_results
     assert model_result.task_results[0].task_name == "MedTEB-Retrieval"
@@ -67,16 +79,19 @@ def test_results_readable_by_mteb_loaders(in_tmp: Path, tiny_bert: Path) -> None
 
 def test_stale_result_on_other_data_is_recomputed(in_tmp: Path, capsys: pytest.CaptureFixture,
                                                   tmp_path: Path) -> None:
-    assert main(["run", "-m", "bm25-zh", "-t", "MedTEB-STS", "--data-dir", "sample"]) == 0
     data = tmp_path / "data" / "MedTEB-STS" / "sts" / "test.jsonl"
-    write_jsonl(data, [{"sentence1": "高血压吃什么药", "sentence2": "血压高吃什么药", "score": 1},
-                       {"sentence1": "高血压吃什么药", "sentence2": "感冒吃什么药", "score": 0}])
+    pairs = [{"sentence1": "高血压吃什么药", "sentence2": "血压高吃什么药", "score": 1},
+             {"sentence1": "高血压吃什么药", "sentence2": "感冒吃什么药", "score": 0}]
+    write_jsonl(data, pairs)
+    assert main(["run", "-m", "bm25-zh", "-t", "MedTEB-STS", "--data-dir",
+                 str(tmp_path / "data")]) == 0
+    write_jsonl(data, [*pairs, {"sentence1": "头痛", "sentence2": "头疼", "score": 1}])
     capsys.readouterr()
     assert main(["run", "-m", "bm25-zh", "-t", "MedTEB-STS", "--data-dir",
                  str(tmp_path / "data")]) == 0
     err = capsys.readouterr().err
     assert "re-evaluating" in err
-    (path,) = list((in_tmp / "results").glob("*/*/MedTEB-STS.json"))
+    (path,) = list((in_tmp / "runs").glob("*/*/MedTEB-STS.json"))
     assert json.loads(path.read_text())["dataset_revision"].startswith("local-")
 
 
@@ -95,14 +110,14 @@ def test_bad_data_exits_2_and_writes_nothing(in_tmp: Path, capsys: pytest.Captur
     (line,) = [x for x in err.splitlines() if x.startswith("medteb: error: ")]  # one line
     assert 'duplicate _id "d1"' in line and 'corpus-id "d9" is not in corpus.jsonl' in line
     assert "Traceback" not in err
-    assert not (in_tmp / "results").exists()
+    assert not (in_tmp / "runs").exists()
 
 
 def test_no_data_source_exits_2_plainly(in_tmp: Path, capsys: pytest.CaptureFixture) -> None:
     assert main(["run", "-m", "bm25-zh", "-t", "MedTEB-Rerank"]) == 2
     err = capsys.readouterr().err
     assert "the official MedTEB test data has not been published yet" in err
-    assert not (in_tmp / "results").exists()
+    assert not (in_tmp / "runs").exists()
 
 
 @pytest.mark.parametrize(("argv", "message"), [
@@ -120,7 +135,7 @@ def test_user_errors_exit_2(in_tmp: Path, capsys: pytest.CaptureFixture, argv: l
                             message: str) -> None:
     assert main(argv) == 2
     assert re.search(message, capsys.readouterr().err)
-    assert not (in_tmp / "results").exists()
+    assert not (in_tmp / "runs").exists()
 
 
 def test_folder_without_model_is_refused(in_tmp: Path, capsys: pytest.CaptureFixture) -> None:
@@ -147,10 +162,9 @@ def test_help_and_available_tasks(capsys: pytest.CaptureFixture) -> None:
 def test_overwrite_choices_match_mteb() -> None:
     from mteb.evaluate import OverwriteStrategy
 
-    from medteb.cli.run import _OVERWRITE
     from medteb.evaluation.runner import OVERWRITE_STRATEGIES
 
-    assert set(_OVERWRITE) == set(OVERWRITE_STRATEGIES) == {s.value for s in OverwriteStrategy}
+    assert set(OVERWRITE_STRATEGIES) == {s.value for s in OverwriteStrategy}
 
 
 def test_readme_promises_the_two_commands() -> None:
@@ -181,3 +195,15 @@ def test_cli_start_imports_no_heavy_library() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=ROOT)
     assert out.stdout.strip() == "[]"
+
+
+def test_run_refuses_to_write_into_the_leaderboards_results(
+        in_tmp: Path, capsys: pytest.CaptureFixture) -> None:
+    from tests.test_submit import snapshot
+
+    copy_seeded_results(in_tmp)
+    before = snapshot(in_tmp / "results")
+    assert main(["run", "--output-folder", "results", "-t", "MedTEB-STS", "-v", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "results holds leaderboard entries (" in err and "`medteb submit`, the only" in err
+    assert snapshot(in_tmp / "results") == before

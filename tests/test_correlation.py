@@ -13,13 +13,21 @@ from medteb.cli import main
 from medteb.errors import MedtebError
 from medteb.results.correlation import correlation_report
 from medteb.results.layout import load_entries
-from tests.conftest import ROOT
+from tests.conftest import copy_seeded_results
 from tests.results_helpers import five, write_entry
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
-def test_paper_table2_from_seeded_results(capsys: pytest.CaptureFixture) -> None:
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the repository's seeded results/ (whatever a user has run or submitted)."""
+    return copy_seeded_results(tmp_path_factory.mktemp("repo"))
+
+
+def test_paper_table2_from_seeded_results(seeded: Path, capsys: pytest.CaptureFixture,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(seeded.parent)
     assert main(["report", "correlation"]) == 0  # defaults: results/, zero-shot, markdown
     out = capsys.readouterr().out
     assert "14 models with all five tasks." in out
@@ -29,8 +37,8 @@ def test_paper_table2_from_seeded_results(capsys: pytest.CaptureFixture) -> None
     assert "Skipped:" not in out
 
 
-def test_json_format_and_setting(capsys: pytest.CaptureFixture) -> None:
-    assert main(["report", "correlation", "--format", "json", "--results", str(ROOT / "results"),
+def test_json_format_and_setting(seeded: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["report", "correlation", "--format", "json", "--results", str(seeded),
                  "--setting", "zero-shot"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["n_models"] == 14 and data["skipped"] == []
@@ -66,8 +74,8 @@ def test_against_scipy_on_fixture_numbers() -> None:
     assert "Skipped:\n- epsilon <b>|x</b>: no result for MedTEB-Rerank, MedTEB-STS" in text
 
 
-def test_bootstrap_matches_a_plain_loop_and_is_reproducible() -> None:
-    entries, _ = load_entries(ROOT / "results")
+def test_bootstrap_matches_a_plain_loop_and_is_reproducible(seeded: Path) -> None:
+    entries, _ = load_entries(seeded)
     report = correlation_report(entries)
     assert correlation_report(entries) == report  # fixed seed
     x = np.array([m.cmedqa_avg for m in report.models])
@@ -96,3 +104,52 @@ def test_too_few_models(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
         correlation_report(load_entries(tmp_path)[0])
     assert main(["report", "correlation", "--results", str(tmp_path)]) == 2
     assert "medteb: error: the 'zero-shot' setting has 1 model(s)" in capsys.readouterr().err
+
+
+def _run_folder(root: Path, name: str, scores: dict[str, float], sample: bool = False) -> Path:
+    """A model folder as `medteb run` writes it: no submission.yaml, so no setting."""
+    folder = write_entry(root, name, "rev1", scores)
+    (folder / "submission.yaml").unlink()
+    if sample:
+        for task in ("MedTEB-Retrieval", "MedTEB-Rerank", "MedTEB-STS"):
+            path = folder / f"{task}.json"
+            path.write_text(path.read_text().replace('"unreleased"', '"sample-0123abcd"'))
+    return folder
+
+
+@pytest.mark.parametrize("mteb_layout", [False, True])
+def test_results_without_a_setting_are_their_own_group(
+        tmp_path: Path, capsys: pytest.CaptureFixture, mteb_layout: bool) -> None:
+    root = tmp_path / "run"
+    models = root / "results" if mteb_layout else root  # mteb's ResultCache has a results/ level
+    _run_folder(models, "org/a", five(.80, .82, .50, .60, .70))
+    _run_folder(models, "org/b", five(.85, .84, .40, .55, .75))
+    _run_folder(models, "org/c", five(.78, .80, .52, .62, .72))
+    _run_folder(models, "org/d", five(.70, .70, .30, .30, .30), sample=True)
+    _run_folder(models, "org/e", {"MedTEB-STS": .5})
+    assert main(["report", "correlation", "--results", str(root)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("# Rank correlation: CMedQA vs MedTEB's new tasks (undeclared: "
+                          "results that declare no setting (not added with `medteb submit`); "
+                          "zero-shot and fine-tuned models may be mixed)\n\n3 models with all "
+                          "five tasks.")
+    assert "| org/a | 81.00 | 60.00 |" in out and "org/d" not in out.split("Skipped:")[0]
+    assert "- org/e: no result for CMedQAv1-reranking" in out
+    # the sample result is filed as `medteb submit` would: in the sample group
+    assert main(["report", "correlation", "--results", str(root), "--setting", "sample"]) == 2
+    assert ("the 'sample' setting has 1 model(s) with all five tasks; a rank correlation needs "
+            "at least 3; other groups here: undeclared (--setting)") in capsys.readouterr().err
+
+
+def test_undeclared_group_is_reported_like_a_board(tmp_path: Path) -> None:
+    from medteb.results.layout import load_run_entries
+
+    for i, scores in enumerate([five(.8, .8, .5, .6, .7), five(.9, .9, .4, .5, .6),
+                                five(.7, .7, .6, .7, .8)]):
+        write_entry(tmp_path / "declared", f"org/m{i}", "r", scores)
+        _run_folder(tmp_path / "run", f"org/m{i}", scores)
+    declared = correlation_report(load_entries(tmp_path / "declared")[0])
+    undeclared = correlation_report(load_run_entries(tmp_path / "run"), setting="undeclared")
+    assert undeclared.spearman_rho == declared.spearman_rho == pytest.approx(-1.0)
+    assert [m.name for m in undeclared.models] == ["org/m0", "org/m1", "org/m2"]
+    assert load_entries(tmp_path / "run")[0] == []  # the leaderboard still ignores them

@@ -140,7 +140,8 @@ def test_store_only_reports_what_is_missing(tmp_path: Path) -> None:
 
 
 def _spec(query: Path, document: Path, store: Path, **kwargs) -> AsymmetricSpec:
-    return AsymmetricSpec(query=SideConfig(str(query)), document=SideConfig(str(document)),
+    return AsymmetricSpec(query=SideConfig(str(query)),
+                          document=SideConfig(str(document), pooling="last-token"),
                           truncate_dim=32, store=store, **kwargs)
 
 
@@ -175,7 +176,8 @@ def test_cli_pair_run_records_both_sides_and_reuses_documents(
         tmp_path: Path, tiny_bert: Path, tiny_decoder: Path, capsys: pytest.CaptureFixture
 ) -> None:
     common = ["-t", "MedTEB-Retrieval", "--data-dir", "sample", "--document-model",
-              str(tiny_decoder), "--truncate-dim", "32", "--document-store",
+              str(tiny_decoder), "--document-pooling", "last-token", "--truncate-dim", "32",
+              "--document-store",
               str(tmp_path / "store"), "--output-folder", str(tmp_path / "results"), "-v", "0"]
     assert main(["run", "--query-model", str(tiny_bert), *common]) == 0
     assert "Documents: 151 encoded, 0 re-used" in capsys.readouterr().out
@@ -183,7 +185,7 @@ def test_cli_pair_run_records_both_sides_and_reuses_documents(
                                                "model_meta.json")
     pair = json.loads(meta_file.read_text())["loader_kwargs"]["asymmetric"]
     assert pair["query"]["n_parameters"] > 0 and pair["document"]["n_parameters"] > 0
-    assert pair["query"]["pooling"] == "sentence-transformers"
+    assert pair["query"]["pooling"] == "model"  # auto: the model's own, as under -m
     assert pair["document"]["pooling"] == "last-token" and pair["truncate_dim"] == 32
     assert (meta_file.parent / "MedTEB-Retrieval.json").is_file()
 

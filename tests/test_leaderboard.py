@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from medteb.benchmark.definitions import mean
 from medteb.cli import main
 from medteb.errors import ResultsError
 from medteb.results.layout import load_entries, read_speed
-from medteb.results.leaderboard import Leaderboard, format_params, mean
+from medteb.results.leaderboard import Leaderboard, format_params
 from tests.conftest import ROOT
 from tests.results_helpers import five, write_entry
 
@@ -143,8 +144,11 @@ def test_citations() -> None:
     import yaml
 
     cff = yaml.safe_load((ROOT / "CITATION.cff").read_text("utf-8"))
-    assert cff["preferred-citation"]["title"].startswith("MedTEB and MAR")
-    assert [r["notes"] for r in cff["references"]] == ["CMedQAv1-reranking", "CMedQAv2-reranking"]
-    assert "@misc{medteb2025," in (ROOT / "README.md").read_text("utf-8")
+    assert cff["preferred-citation"]["title"].startswith("CMedTEB & CARE")
+    assert cff["preferred-citation"]["url"] == "https://arxiv.org/abs/2604.10937"
+    assert cff["references"][0]["title"].startswith("MedTEB and MAR")
+    assert [r["notes"] for r in cff["references"][1:]] == ["CMedQAv1-reranking", "CMedQAv2-reranking"]
+    readme = (ROOT / "README.md").read_text("utf-8")
+    assert "@inproceedings{cmedteb2026," in readme and "@misc{medteb2025," in readme
     for task in mteb.get_benchmark("MedTEB").tasks:  # each task's citation in its metadata
         assert task.metadata.bibtex_citation and "@" in task.metadata.bibtex_citation

@@ -8,19 +8,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import ROOT
-
-
-@pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    pytest.importorskip("hatchling", reason="hatchling builds the wheel (pip install -e '.[test]')")
-    out = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-                    "-q", "-w", str(out), str(ROOT)], check=True, capture_output=True)
-    (path,) = list(out.glob("medteb-*.whl"))
-    return path
 
 
 def test_wheel_carries_task_folders_and_sample(wheel: Path) -> None:

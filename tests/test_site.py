@@ -19,7 +19,7 @@ from medteb.results.labels import Box, place_labels, text_width
 from medteb.results.layout import load_entries
 from medteb.results.leaderboard import Leaderboard, format_params
 from medteb.results.site import SITE_FILES
-from tests.conftest import ROOT
+from tests.conftest import copy_seeded_results
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -143,10 +143,10 @@ def test_labels_never_overlap() -> None:
     assert text_width("医学", 10) == 20 and text_width("ab", 10) == 12
 
 
-def test_static_figure_labels_do_not_overlap() -> None:
+def test_static_figure_labels_do_not_overlap(tmp_path: Path) -> None:
     from medteb.results.figure import draw_figure
 
-    entries, _ = load_entries(ROOT / "results")
+    entries, _ = load_entries(copy_seeded_results(tmp_path))
     figure = draw_figure(Leaderboard.from_entries(entries))
     renderer = figure.canvas.get_renderer()
     (axes,) = figure.axes

@@ -21,7 +21,7 @@ from medteb.benchmark.definitions import SETTINGS
 from medteb.cli import main
 from medteb.results.layout import load_entries
 from medteb.results.leaderboard import Leaderboard, Row
-from tests.conftest import ROOT
+from tests.conftest import copy_seeded_results
 from tests.results_helpers import five, write_entry
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -39,8 +39,7 @@ pytestmark = pytest.mark.skipif(
 def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Leaderboard]:
     """The site of results/ + extra entries, and the Leaderboard the page must show."""
     root = tmp_path_factory.mktemp("browser")
-    results = root / "results"
-    shutil.copytree(ROOT / "results", results, ignore=shutil.ignore_patterns("README.md"))
+    results = copy_seeded_results(root)
     reproduced = "reproduced with `medteb run` (mteb 2.26.24) and added with `medteb submit`"
     write_entry(results, "org-x/tiny", "r1", five(0.70, 0.71, 0.30, 0.50, 0.60),
                 params=(111_840, 111_840), provenance="reproduced", verified=True,

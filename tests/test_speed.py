@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -12,8 +11,9 @@ from medteb.benchmark.tasks import get_task
 from medteb.cli import main
 from medteb.errors import MedtebError
 from medteb.evaluation.speed import measure, query_encoder
+from medteb.models.sides import PAPER_QUERY_TEMPLATE
 from medteb.results.layout import SpeedResult
-from tests.conftest import ROOT
+from tests.conftest import copy_seeded_results
 from tests.test_asymmetric import _pair
 
 
@@ -76,7 +76,7 @@ def test_bad_measurements_are_refused(kwargs: dict, message: str) -> None:
 
 
 def test_a_pair_times_its_query_encoder_with_the_instruction(tmp_path: Path) -> None:
-    encoder, query, document = _pair(tmp_path)
+    encoder, query, document = _pair(tmp_path, query_template=PAPER_QUERY_TEMPLATE)
     metadata = get_task("MedTEB-Retrieval").metadata
     encode, facts = query_encoder(encoder, metadata)
     encode(["头痛"], 1)
@@ -107,8 +107,7 @@ def test_speed_writes_a_result_the_leaderboard_shows(tmp_path: Path, tiny_bert: 
     assert speed.dataset_revision.startswith("sample-")
 
     repo = tmp_path / "repo"
-    shutil.copytree(ROOT / "results", repo / "results")
-    shutil.copy(ROOT / "leaderboard.md", repo / "leaderboard.md")
+    copy_seeded_results(repo)
     monkeypatch.chdir(repo)
     assert main(["submit", str(run_folder), "--training-data", "none"]) == 0
     board = (repo / "leaderboard.md").read_text()

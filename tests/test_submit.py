@@ -12,7 +12,7 @@ import pytest
 from medteb.cli import main
 from medteb.errors import SubmissionError
 from medteb.results.submit import SubmitOptions, plan_submission
-from tests.conftest import ROOT
+from tests.conftest import copy_seeded_results
 
 BM25 = "medteb__bm25-zh"
 
@@ -35,10 +35,10 @@ def run(demo_run: Path, tmp_path: Path) -> Path:
 
 @pytest.fixture
 def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A copy of the repository's results/ and leaderboard.md, as the working directory."""
+    """A copy of the repository's seeded results/ and their leaderboard, as the working
+    directory."""
     root = tmp_path / "repo"
-    shutil.copytree(ROOT / "results", root / "results")
-    shutil.copy(ROOT / "leaderboard.md", root / "leaderboard.md")
+    copy_seeded_results(root)
     monkeypatch.chdir(root)
     return root
 
@@ -102,6 +102,15 @@ def test_verified_with_predictions(repo: Path, run: Path, capsys: pytest.Capture
     assert "reproduced, verified [" in (repo / "leaderboard.md").read_text()
 
 
+def test_predictions_in_mteb_flat_layout_are_read_too(repo: Path, run: Path,
+                                                       capsys: pytest.CaptureFixture) -> None:
+    predictions = run.parent / "predictions"
+    for path in list(predictions.rglob("*_predictions.json")):  # as plain `mteb run` writes
+        path.rename(predictions / path.name)
+    assert main(["submit", str(run), "--predictions", str(predictions)]) == 0
+    assert "scores verified from predictions" in capsys.readouterr().out
+
+
 def test_tampered_score_is_caught(repo: Path, run: Path, capsys: pytest.CaptureFixture) -> None:
     path = folder_of(run) / "MedTEB-Retrieval.json"
     claimed = json.loads(path.read_text())["scores"]["test"][0]["main_score"]
@@ -114,7 +123,7 @@ def test_tampered_score_is_caught(repo: Path, run: Path, capsys: pytest.CaptureF
 
 def test_predictions_of_another_model(repo: Path, run: Path,
                                       capsys: pytest.CaptureFixture) -> None:
-    path = run.parent / "predictions" / "MedTEB-STS_predictions.json"
+    (path,) = (run.parent / "predictions").rglob("MedTEB-STS_predictions.json")
     edit(path, lambda d: d["mteb_model_meta"].update(model_name="org/other"))
     err = rejected(repo, capsys, str(run), "--predictions", str(run.parent / "predictions"))
     assert "MedTEB-STS_predictions.json: predictions of org/other revision" in err
@@ -232,7 +241,8 @@ def test_inconsistent_name(repo: Path, run: Path, capsys: pytest.CaptureFixture)
     edit(folder_of(run) / "model_meta.json", lambda d: d.update(name="org/other"))
     err = rejected(repo, capsys, str(run))
     assert ("inconsistent model meta: the folder says medteb__bm25-zh/"
-            "bm25s-0.3.16_jieba-0.42.1_k1-1.5_b-0.75 but model_meta.json says org__other/") in err
+            "bm25s-0.3.16_jieba-0.42.1_k1-1.5_b-0.75-sample but model_meta.json says "
+            "org__other/") in err
 
 
 @pytest.mark.parametrize(("field", "value", "message"), [
@@ -320,37 +330,179 @@ def test_nothing_to_submit(repo: Path, tmp_path: Path, capsys: pytest.CaptureFix
     assert "no result files found; expected <org__model>/<revision>/<TaskName>.json" in err
 
 
-def test_copy_is_all_or_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+FS_CALLS = (("os", "replace"), ("os", "rename"), ("os", "unlink"), ("os", "remove"),
+            ("os", "rmdir"), ("os", "mkdir"), ("os", "fsync"), ("shutil", "rmtree"))
+
+
+def visible(root: Path) -> dict[str, bytes]:
+    """The snapshot without hidden paths (a staging folder left over after a commit)."""
+    return {k: v for k, v in snapshot(root).items()
+            if not any(part.startswith(".") for part in Path(k).parts)}
+
+
+def test_a_failure_at_any_step_loses_nothing(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail the k-th file-system call of a --replace submission, for every k: results/, the
+    leaderboard and the web site are byte-identical to before, or (a failure while cleaning up
+    after the commit) the submission stands and the leftover is named."""
     import os
 
-    from medteb.cli.submit import apply_plan
-    from medteb.results.layout import Submission
+    from medteb.cli.common import regenerate_leaderboard
+    from medteb.cli.leaderboard import write_site
+    from medteb.cli.submit import derived_files
+    from medteb.results.commit import commit_submission
+    from medteb.results.layout import read_submission
     from medteb.results.submit import PlannedEntry, SubmissionPlan
+    from tests.results_helpers import five, write_entry
 
-    results = tmp_path / "results"
-    (results / "org__old" / "r1").mkdir(parents=True)
-    (results / "org__old" / "r1" / "x.json").write_text("old")
-    before = snapshot(results)
-    record = Submission(setting="sample", display_name="m", provenance="reproduced", source="s")
-    plan = SubmissionPlan((
-        PlannedEntry("org__old/r1", {"x.json": b"new"}, record, replaces=True),
-        PlannedEntry("org__new/r1", {"x.json": b"new"}, record),
-    ))
-    real_replace, calls = os.replace, []
+    base = tmp_path / "base"
+    write_entry(base / "results", "org/old", "r1", five(.8, .8, .5, .6, .7))
+    write_entry(base / "results", "org/other", "r1", five(.7, .7, .4, .5, .6))
+    regenerate_leaderboard(base / "results", base / "leaderboard.md", figure=False)
+    write_site(base / "results", base / "site")
+    new = tmp_path / "new"
+    plan = SubmissionPlan(tuple(
+        PlannedEntry(f"{folder.parent.name}/{folder.name}",
+                     {p.name: p.read_bytes() for p in folder.iterdir()},
+                     read_submission(folder), replaces=replaces)
+        for folder, replaces in ((write_entry(new, "org/old", "r1", five(.9, .9, .9, .9, .9)),
+                                  True),
+                                 (write_entry(new, "org/fresh", "r1", five(.1, .1, .1, .1, .1)),
+                                  False))))
 
-    def failing_replace(src: object, dst: object) -> None:
-        calls.append(dst)
-        if len(calls) == 3:  # old folder aside, first swap, then the second swap fails
-            raise OSError("disk full")
-        real_replace(src, dst)
+    def attempt(k: int | None, name: str) -> tuple[Path, list[str] | None, int]:
+        """Commit into a fresh copy of base, failing the k-th call; (root, notes, calls)."""
+        root = tmp_path / name
+        shutil.copytree(base, root)
+        calls = 0
 
-    monkeypatch.setattr(os, "replace", failing_replace)
-    with pytest.raises(OSError, match="disk full"):
-        apply_plan(plan, results)
-    monkeypatch.setattr(os, "replace", real_replace)
-    assert snapshot(results) == before  # the replaced folder is back, nothing new, no staging
-    assert sorted(p.name for p in results.iterdir()) == ["org__old"]
-    assert not list(results.glob(".submit-*"))
+        def wrap(module: object, attr: str) -> None:
+            real = getattr(module, attr)
+
+            def call(*args: object, **kwargs: object) -> object:
+                nonlocal calls
+                calls += 1
+                if calls == k:
+                    raise OSError(f"injected failure of {attr}")
+                return real(*args, **kwargs)
+
+            monkeypatch.setattr(module, attr, call)
+
+        for module, attr in FS_CALLS:
+            wrap(os if module == "os" else shutil, attr)
+        try:
+            notes = commit_submission(plan, root / "results", lambda: derived_files(
+                root / "results", root / "leaderboard.md", root / "site", figure=False))
+        except OSError as err:
+            notes = None
+            message = str(err)
+        else:
+            message = ""
+        finally:
+            monkeypatch.undo()
+        assert notes is not None or "injected failure" in message
+        return root, notes, calls
+
+    attempt(None, "warm-up")  # imports and caches, so that every attempt makes the same calls
+    done, notes, total = attempt(None, "done")
+    before, after = snapshot(base), snapshot(done)
+    assert notes == [] and before != after and set(after) == set(visible(done))
+    assert "90.00" in (done / "leaderboard.md").read_text()
+    changed = {k for k in after if before.get(k) != after[k]}
+    assert {"site/index.html", "site/leaderboard.json", "site/leaderboard.csv"} <= changed
+    assert total > 10
+    failed = []
+    for k in range(1, total + 1):
+        root, notes, _ = attempt(k, f"k{k}")
+        if notes is None:
+            failed.append(k)
+            assert snapshot(root) == before, f"failure at call {k} changed the files"
+        else:  # the commit stood; only cleaning up failed
+            assert visible(root) == after, f"failure at call {k}"
+            leftovers = set(snapshot(root)) - set(after)
+            assert all(any(part in " ".join(notes) for part in Path(p).parts if
+                           part.startswith(".")) for p in leftovers), (k, notes)
+    assert failed == list(range(1, len(failed) + 1))  # then only cleanup calls remain
+    # staging, both swaps (one moving the old entry aside), 3 leaderboard and 3 site files
+    assert len(failed) >= 11
+
+
+def test_replace_failing_at_the_leaderboard_keeps_the_old_entry(
+        repo: Path, run: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture) -> None:
+    assert main(["submit", str(run)]) == 0
+    before = snapshot(repo)
+    edit(folder_of(run) / "MedTEB-STS.json",
+         lambda d: d["scores"]["test"][0].update(main_score=0.5))
+
+    def broken(board: object) -> dict:
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr("medteb.results.figure.render_figure", broken)
+    with pytest.raises(OSError, match="No space left"):
+        main(["submit", str(run), "--replace"])
+    assert snapshot(repo) == before  # the replaced entry is back, leaderboard untouched
+
+
+def test_submit_needs_an_existing_results_folder(tmp_path: Path, run: Path,
+                                                 monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["submit", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no results folder 'results' here" in err
+    assert "--results DIR" in err
+    assert not (tmp_path / "results").exists() and not (tmp_path / "leaderboard.md").exists()
+
+
+def test_recomputed_scores_equal_mtebs(demo_run: Path) -> None:
+    """pytrec_eval / scipy on the demo's predictions give exactly the scores mteb stored."""
+    from medteb.benchmark.tasks import get_task
+    from medteb.results.verify import recompute_main_score
+
+    folder = folder_of(demo_run / "run")
+    for name in ("MedTEB-Retrieval", "MedTEB-Rerank", "MedTEB-STS"):
+        task = get_task(name, data_dir="sample")
+        task.load_data()
+        (path,) = (demo_run / "predictions").rglob(f"{name}_predictions.json")
+        saved = json.loads(path.read_text())
+        stored = json.loads((folder / f"{name}.json").read_text())["scores"]["test"][0]
+        # mteb stores 6 decimals
+        assert recompute_main_score(task, saved) == pytest.approx(stored["main_score"],
+                                                                  abs=5e-7), name
+
+
+def test_sample_results_are_filed_apart(repo: Path, run: Path) -> None:
+    """A model's results on the sample go to <revision>-sample, never to the folder its
+    benchmark results would take."""
+    revision = folder_of(run).name
+    assert main(["submit", str(run)]) == 0
+    stored = folder_of(repo / "results")
+    assert stored.name.endswith("-sample") and stored.name.removesuffix("-sample") == revision.removesuffix("-sample")
+    assert json.loads((stored / "model_meta.json").read_text())["revision"] == stored.name
+    assert main(["submit", str(run), "--replace"]) == 0  # the same run again: the same folder
+    assert [p.name for p in (repo / "results" / BM25).iterdir()] == [stored.name]
+
+
+def test_sample_mixed_with_other_data_is_refused(repo: Path, run: Path,
+                                                 capsys: pytest.CaptureFixture) -> None:
+    edit(folder_of(run) / "MedTEB-STS.json", lambda d: d.update(dataset_revision="local-0abc"))
+    err = rejected(repo, capsys, str(run))
+    assert ("mixes data: MedTEB-Rerank on the bundled sample, MedTEB-Retrieval on the bundled "
+            "sample, MedTEB-STS on local-0abc; a submission's MedTEB tasks must all be on the "
+            "sample or all on the benchmark data") in err
+
+
+def test_sample_revision_without_sample_results(repo: Path, run: Path,
+                                                capsys: pytest.CaptureFixture) -> None:
+    folder = folder_of(run)
+    for task in ("MedTEB-Retrieval", "MedTEB-Rerank", "MedTEB-STS"):
+        edit(folder / f"{task}.json", lambda d: d.update(dataset_revision="local-0abc"))
+    edit(folder / "model_meta.json", lambda d: d.update(revision=f"{folder.name}-sample"))
+    folder.rename(folder.parent / f"{folder.name}-sample")
+    err = rejected(repo, capsys, str(run), "--setting", "zero-shot", "--training-data", "none")
+    assert f"model revision '{folder.name}-sample' marks results on the bundled sample, but no " \
+           "result was computed on it" in err
 
 
 def test_submit_rebuilds_the_site_only_where_it_exists(repo: Path, run: Path,
@@ -365,3 +517,19 @@ def test_submit_rebuilds_the_site_only_where_it_exists(repo: Path, run: Path,
     assert capsys.readouterr().out.endswith("rebuilt the web site in site/\n")
     page = (repo / "site" / "index.html").read_text("utf-8")
     assert "medteb/bm25-zh" in page and "<td data-value=\"0\">0 / 0</td>" in page
+
+
+def test_a_failing_site_rebuild_undoes_the_submission(repo: Path, run: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The site is part of the submission's transaction: when it cannot be rebuilt, results/,
+    the leaderboard and the site stay as they were."""
+    assert main(["leaderboard", "--html"]) == 0
+    before = snapshot(repo)
+
+    def broken(site: object) -> dict:
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr("medteb.results.site.Site.files", broken)
+    with pytest.raises(OSError, match="No space left"):
+        main(["submit", str(run)])
+    assert snapshot(repo) == before

@@ -7,6 +7,8 @@ Installed wheels carry the folder as ``medteb/_tasks``; a source checkout reads 
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -137,3 +139,27 @@ BENCHMARK_ORDER = (
 )
 CMEDQA_TASKS = BENCHMARK_ORDER[:2]
 NEW_TASKS = BENCHMARK_ORDER[2:]
+
+#: The paper's three averages (Table 3 "Avg", "Avg CMed", "Avg New"): label -> tasks averaged.
+#: The run's table, the leaderboard's columns and the mteb benchmark's groups all use these.
+AVERAGES: dict[str, tuple[str, ...]] = {
+    "Avg": BENCHMARK_ORDER,
+    "CMedQA avg": CMEDQA_TASKS,
+    "New-task avg": NEW_TASKS,
+}
+
+
+def mean(values: Sequence[float | None]) -> float | None:
+    """The mean, or None if any value is missing (the paper averages complete rows only)."""
+    if not values or any(v is None for v in values):
+        return None
+    return math.fsum(values) / len(values)  # type: ignore[arg-type]
+
+
+def paper_averages(scores: Mapping[str, float | None]) -> dict[str, float | None]:
+    """The :data:`AVERAGES` of task scores (task name -> score); None where a task is missing.
+
+    >>> paper_averages({"CMedQAv1-reranking": 0.5, "CMedQAv2-reranking": 0.7})["CMedQA avg"]
+    0.6
+    """
+    return {label: mean([scores.get(t) for t in tasks]) for label, tasks in AVERAGES.items()}

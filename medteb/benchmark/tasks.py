@@ -4,15 +4,14 @@ Importing this module imports mteb. ``import medteb`` does not: it installs an i
 calls :func:`register` as soon as mteb is imported, so ``mteb.get_task("MedTEB-Retrieval")``
 works after ``import medteb`` in either order.
 
-mteb 2.26 has no public registration API; :func:`register` adds the classes to the same
-registries mteb builds at import (``mteb.get_tasks._TASKS_REGISTRY`` / ``TASK_LIST`` and the
-benchmark module scanned by ``mteb.get_benchmark``). ``tests/test_registration.py`` checks this
-through mteb's public functions, so an mteb upgrade that moves them fails loudly.
+mteb 2.26 has no public registration API; :func:`register` adds the classes to the registries
+mteb builds at import through :mod:`medteb._mteb` (the one module that touches mteb's private
+names). The tests check the result through mteb's public functions (``mteb.get_task``,
+``mteb.get_benchmark``), so an mteb upgrade that moves them fails loudly.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 from collections.abc import Sequence
@@ -27,9 +26,15 @@ from mteb.abstasks.sts import AbsTaskSTS
 from mteb.abstasks.task_metadata import TaskMetadata
 from mteb.benchmarks.benchmark import Benchmark, BenchmarkAggregation, CustomGroup, CustomGrouping
 
+from medteb.benchmark.citation import BENCHMARK_CITATION
 from medteb.benchmark.data.formats import read_retrieval, read_sts
 from medteb.benchmark.data.sources import DataSource, resolve_source
-from medteb.benchmark.definitions import CMEDQA_TASKS, NEW_TASKS, TaskDefinition, load_definitions
+from medteb.benchmark.definitions import (
+    AVERAGES,
+    BENCHMARK_ORDER,
+    TaskDefinition,
+    load_definitions,
+)
 from medteb.errors import TaskDefinitionError, UnknownTaskError
 
 if TYPE_CHECKING:
@@ -38,9 +43,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 BENCHMARK_NAME = "MedTEB"
+#: the published version's name (ACL 2026): ``mteb.get_benchmark("CMedTEB")`` finds the benchmark
+BENCHMARK_ALIASES = ("CMedTEB",)
 GROUPING_NAME = "MedTEB"
-CMEDQA_GROUP = "CMedQA avg"
-NEW_GROUP = "New-task avg"
 
 
 class MedtebTaskMixin:
@@ -175,10 +180,10 @@ def get_task(name: str, data_dir: str | os.PathLike | None = None) -> AbsTask:
     register()
     if name in TASK_CLASSES:
         return TASK_CLASSES[name](data_dir=data_dir)
-    from mteb.get_tasks import _TASKS_REGISTRY
+    from medteb._mteb import task_registry
 
-    if name not in _TASKS_REGISTRY:
-        raise UnknownTaskError(name, [*load_definitions(), *_TASKS_REGISTRY])
+    if name not in task_registry():
+        raise UnknownTaskError(name, [*load_definitions(), *task_registry()])
     return mteb.get_task(name)
 
 
@@ -192,27 +197,26 @@ def build_benchmark(data_dir: str | os.PathLike | None = None) -> Benchmark:
     """The ``MedTEB`` benchmark: five tasks, their mean and the CMedQA / new-task averages."""
     tasks = get_tasks(data_dir=data_dir)
     by_name = {t.metadata.name: t for t in tasks}
+    # "Avg" (all five) is mteb's MEAN_TASK aggregation; the two partial averages are groups
     grouping = CustomGrouping(
         name=GROUPING_NAME,
-        groups=(
-            CustomGroup(label=CMEDQA_GROUP, tasks=[by_name[n] for n in CMEDQA_TASKS],
-                        description="Mean of CMedQAv1-reranking and CMedQAv2-reranking"),
-            CustomGroup(label=NEW_GROUP, tasks=[by_name[n] for n in NEW_TASKS],
-                        description="Mean of MedTEB-Retrieval, MedTEB-Rerank and MedTEB-STS"),
-        ),
+        groups=tuple(
+            CustomGroup(label=label, tasks=[by_name[n] for n in names],
+                        description=f"Mean of {', '.join(names)}")
+            for label, names in AVERAGES.items() if names != BENCHMARK_ORDER),
     )
-    definition = load_definitions()["MedTEB-Retrieval"]
     return Benchmark(
         name=BENCHMARK_NAME,
+        aliases=BENCHMARK_ALIASES,
         display_name="MedTEB (Chinese medical)",
         tasks=tasks,
         description=(
             "MedTEB, the Chinese Medical Text Embedding Benchmark: MedTEB-Retrieval, "
             "MedTEB-Rerank and MedTEB-STS, curated with multi-LLM voting, plus the public "
             "CMedQAv1/v2 reranking tasks. 'Mean (Task)' is the average of all five (the "
-            "paper's Table 3 'Avg')."
+            "paper's Table 3 'Avg'). Published as CMedTEB (ACL 2026)."
         ),
-        citation=definition.metadata.get("bibtex_citation"),
+        citation=BENCHMARK_CITATION,
         aggregations=(BenchmarkAggregation.MEAN_TASK, grouping),
     )
 
@@ -225,23 +229,10 @@ def register() -> None:
     global _registered
     if _registered:
         return
-    # import_module, not `import mteb.get_tasks as ...`: mteb's package namespace shadows the
-    # submodules get_tasks / get_benchmark with the functions of the same name.
-    mteb_get_tasks = importlib.import_module("mteb.get_tasks")
-    benchmark_module = importlib.import_module("mteb.benchmarks.benchmarks")
-    get_benchmark_module = importlib.import_module("mteb.benchmarks.get_benchmark")
+    from medteb._mteb import register_benchmark, register_tasks
 
-    registry = mteb_get_tasks._TASKS_REGISTRY
-    for name, cls in TASK_CLASSES.items():
-        if name in registry and registry[name] is not cls:
-            raise TaskDefinitionError(f"mteb already has a task named {name!r}")
-        registry[name] = cls
-    new = tuple(c for c in TASK_CLASSES.values() if c not in mteb_get_tasks.TASK_LIST)
-    mteb_get_tasks.TASK_LIST = (*mteb_get_tasks.TASK_LIST, *new)
+    register_tasks(TASK_CLASSES)
     _registered = True
-    benchmark_module.MEDTEB = build_benchmark()
-    get_benchmark_module._build_registry.cache_clear()
-    get_benchmark_module._build_aliases_registry.cache_clear()
-
+    register_benchmark("MEDTEB", build_benchmark())
 
 register()

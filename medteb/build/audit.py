@@ -62,7 +62,8 @@ def audit_task(queries: Mapping[str, Mapping[str, Any]], corpus: Mapping[str, Ma
                judges: Sequence[JudgeConfig], store: ResponseStore, *,
                rule: VotingRule | None = None, passages_per_request: int = 10,
                show_progress: bool = False, retry_failures: bool = False,
-               client_factory: Callable[[JudgeConfig], Any] | None = None) -> AuditReport:
+               client_factory: Callable[[JudgeConfig], Any] | None = None,
+               max_consecutive_failures: int = 5) -> AuditReport:
     """Re-judge each query's retrieved documents and original positives; compare with qrels.
 
     Args:
@@ -78,7 +79,8 @@ def audit_task(queries: Mapping[str, Mapping[str, Any]], corpus: Mapping[str, Ma
         pool.append({"query_id": qid, "candidates": [{"doc_id": d} for d in docs]})
     report = judge_pool(pool, queries, corpus, judges, store, rule=rule,
                         passages_per_request=passages_per_request, show_progress=show_progress,
-                        retry_failures=retry_failures, client_factory=client_factory)
+                        retry_failures=retry_failures, client_factory=client_factory,
+                        max_consecutive_failures=max_consecutive_failures)
     labels: dict[str, dict[str, int | None]] = {}
     for r in report.rows:
         labels.setdefault(r["query_id"], {})[r["doc_id"]] = r["label"]

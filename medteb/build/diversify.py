@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from medteb._fileio import atomic_write
+from medteb._vectors import l2_normalise
 from medteb.errors import BuildInputError
 
 
@@ -66,11 +67,9 @@ class DiversifyReport:
 
 
 def _normalise(vectors: np.ndarray) -> np.ndarray:
-    x = np.ascontiguousarray(vectors, dtype=np.float32)
-    if x.ndim != 2:
+    if np.ndim(vectors) != 2:
         raise BuildInputError("diversify: the embedder must return one vector per text")
-    norms = np.linalg.norm(x, axis=1, keepdims=True)
-    return np.ascontiguousarray(x / np.where(norms > 0, norms, 1.0))
+    return l2_normalise(vectors)
 
 
 def select_diverse(vectors: np.ndarray, params: DiversifyParams, *,

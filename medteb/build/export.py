@@ -134,6 +134,8 @@ def datasheet(counts: Mapping[str, Mapping[str, int]], facts: Mapping[str, Any],
     for task, c in counts.items():
         lines.append(f"| {task} | " + " | ".join(str(c.get(k, "")) for k in keys) + " |")
     for title, key in (("Judges", "judges"), ("Voting and agreement", "agreement"),
+                       ("Judging parameters", "judging"),
+                       ("Incomplete build (exported with --allow-incomplete)", "incomplete"),
                        ("Prompt versions", "prompt_versions"), ("Sampling", "sampling"),
                        ("Preparation", "prepare"), ("Diversification", "diversify"),
                        ("Candidate pool", "pool"), ("Synonym STS", "sts")):

@@ -21,8 +21,26 @@ def read_jsonl(path: str | os.PathLike) -> list[dict[str, Any]]:
     file = Path(path)
     if not file.is_file():
         raise BuildInputError(f"{file}: no such file")
-    with file.open(encoding="utf-8") as handle:
-        return list(iter_json_objects(handle, file))
+    try:
+        with file.open(encoding="utf-8") as handle:
+            return list(iter_json_objects(handle, file))
+    except UnicodeDecodeError as err:
+        raise BuildInputError(
+            f"{file}: not UTF-8 ({err.reason} at byte {err.start}); the files of a work folder "
+            "are UTF-8: give the original file to `medteb build prepare` with its --encoding "
+            "(e.g. --encoding gb18030)") from err
+
+
+def need_rows(rows: Any, path: str | os.PathLike, produced_by: str) -> Any:
+    """``rows`` unless empty; an empty input stops a stage here, not stages later.
+
+    Raises:
+        BuildInputError: ``rows`` is empty (naming the file and the stage that writes it).
+    """
+    if not rows:
+        raise BuildInputError(f"{path}: empty (no records); `medteb build {produced_by}` writes "
+                              "it from a non-empty input")
+    return rows
 
 
 def iter_json_objects(handle: Iterable[str], file: str | os.PathLike) -> Iterator[dict[str, Any]]:

@@ -22,6 +22,7 @@ from medteb.build.llm import (
     JudgeConfig,
     LLMRequest,
     ResponseStore,
+    call_problems,
     request_key,
     run_calls,
 )
@@ -182,6 +183,8 @@ class JudgeReport:
                           "made": self.stats.called, "failed": self.stats.failed,
                           "pending": self.stats.pending, "tokens": self.stats.tokens,
                           "seconds": round(self.stats.seconds, 2)},
+                "last_errors": dict(sorted(self.stats.last_errors.items())),
+                "stopped": dict(sorted(self.stats.stopped.items())),
                 "failures": self.failures}
 
     def to_markdown(self) -> str:
@@ -195,9 +198,7 @@ class JudgeReport:
                  f"pending), {self.stats.tokens:,} tokens"]
         for f in self.failures[:20]:
             lines.append(f"  failure: judge {f['judge']}, query {f['query_id']}: {f['error']}")
-        if self.stats.pending:
-            lines.append(f"{self.stats.pending} call(s) ran out of retries and are pending: run "
-                         "the same command again to finish them.")
+        lines += call_problems(self.stats)
         return "\n".join(lines) + "\n"
 
 
@@ -213,6 +214,7 @@ def judge_pool(
     retry_failures: bool = False,
     show_progress: bool = False,
     client_factory: Callable[[JudgeConfig], Any] | None = None,
+    max_consecutive_failures: int = 5,
 ) -> JudgeReport:
     """Have every judge rate every (query, candidate) pair of a pool, then vote.
 
@@ -223,6 +225,7 @@ def judge_pool(
         store: the response store (cache and durable log).
         rule: the voting rule (default: S/A relevant, B/C/D irrelevant).
         passages_per_request: passages rated in one call (Table 21 rates several at once).
+        max_consecutive_failures: stop a judge after this many failed requests in a row.
 
     Raises:
         BuildInputError: the pool names unknown queries or documents, or no judge is given.
@@ -256,7 +259,8 @@ def judge_pool(
     stats = run_calls([(j, requests) for j in judges], PROMPT_VERSION,
                       parsers.get(passages_per_request, relevance_parser(passages_per_request)),
                       store, retry_failures=retry_failures, show_progress=show_progress,
-                      description="judging", client_factory=client_factory)
+                      description="judging", client_factory=client_factory,
+                      max_consecutive_failures=max_consecutive_failures)
     return _vote(batches, judges, store, rule, stats)
 
 

@@ -5,9 +5,13 @@
 - Every finished call is appended to a :class:`ResponseStore` (JSONL, flushed and fsynced) under
   ``sha256(judge, model, prompt version, input)`` before anything else happens, so Ctrl-C or a
   crash loses nothing and a rerun answers finished inputs from the store without a request.
-- Calls run with bounded concurrency per judge; timeouts, connection errors, HTTP 408/409/429
+- Calls run with bounded concurrency per judge; timeouts, dropped connections, HTTP 408/409/429
   and 5xx are retried with exponential backoff (``Retry-After`` honoured). Other HTTP errors
-  (bad key, unknown model) stop the run with :class:`~medteb.errors.JudgeError`.
+  (bad key, unknown model), a refused connection and an unknown host stop the run at once with
+  :class:`~medteb.errors.JudgeError`: retrying cannot fix them.
+- A judge whose requests keep failing (``max_consecutive_failures`` failed requests in a row:
+  timeouts, dropped connections, 5xx; not 429) is stopped: its remaining calls are left
+  pending, and its last error is reported (:attr:`CallStats.last_errors`, ``stopped``).
 - A response the caller's parser rejects (malformed or incomplete JSON) is asked again up to
   ``parse_retries`` times; if it persists, a *failure record* is stored and reported, never
   dropped or guessed. Calls whose transport retries run out are not stored: they are reported
@@ -18,85 +22,27 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import random
 import re
+import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from medteb.build.judges import JudgeConfig, load_judges
+from medteb.build.response_store import ResponseStore
+from medteb.errors import JudgeError
 
-from medteb.errors import BuildInputError, JudgeError
+__all__ = ["CallStats", "JudgeConfig", "LLMRequest", "ResponseStore", "call_problems",
+           "load_judges", "request_key", "run_calls"]
 
 #: a parser turns the model's text into the stored output, or raises ValueError (then retried)
 Parser = Callable[[str], Any]
 _RETRY_STATUS = {408, 409, 429}
-
-
-class JudgeConfig(BaseModel):
-    """One OpenAI-compatible chat-completions endpoint used as an LLM judge or generator."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    name: str = Field(pattern=r"^[A-Za-z0-9._-]+$", description="short id used in outputs")
-    base_url: str = Field(description="e.g. https://api.deepseek.com/v1")
-    model: str
-    api_key_env: str = Field(description="name of the environment variable with the API key")
-    concurrency: int = Field(4, ge=1, le=512)
-    timeout_s: float = Field(120.0, gt=0)
-    max_retries: int = Field(8, ge=0, description="retries on timeouts, 429 and 5xx")
-    parse_retries: int = Field(2, ge=0, description="re-asks after malformed JSON")
-    backoff_s: float = Field(1.0, ge=0)
-    backoff_max_s: float = Field(60.0, ge=0)
-    temperature: float = 0.0
-    max_tokens: int | None = Field(None, ge=1)
-
-    def api_key(self) -> str:
-        """The API key, read from the environment only when a call is about to be made."""
-        key = os.environ.get(self.api_key_env)
-        if not key:
-            raise JudgeError(f"judge {self.name!r}: environment variable {self.api_key_env} is "
-                             f"not set; export {self.api_key_env}=<API key for {self.base_url}>")
-        return key
-
-
-def load_judges(path: str | os.PathLike) -> list[JudgeConfig]:
-    """Read judges from a YAML or JSON file: ``{"judges": [{name, base_url, model, ...}]}``.
-
-    Raises:
-        BuildInputError: the file is missing, unreadable or a judge does not validate.
-    """
-    import yaml
-
-    file = Path(path)
-    try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as err:
-        raise BuildInputError(f"{file}: cannot read the judges file ({err})") from err
-    items = data.get("judges") if isinstance(data, dict) else None
-    if not isinstance(items, list) or not items:
-        raise BuildInputError(f'{file}: expected a top-level "judges:" list with at least one '
-                              "judge (name, base_url, model, api_key_env)")
-    judges, problems = [], []
-    for i, item in enumerate(items):
-        try:
-            judges.append(JudgeConfig.model_validate(item))
-        except ValidationError as err:
-            for e in err.errors():
-                loc = ".".join(str(p) for p in e["loc"])
-                problems.append(f"judges[{i}].{loc}: {e['msg']}")
-    names = [j.name for j in judges]
-    problems += [f"judge name {n!r} is used twice" for n in sorted({n for n in names
-                                                                    if names.count(n) > 1})]
-    if problems:
-        raise BuildInputError(f"{file}: " + "; ".join(problems))
-    return judges
 
 
 def request_key(judge: JudgeConfig, prompt_version: str, payload: Any) -> str:
@@ -104,52 +50,6 @@ def request_key(judge: JudgeConfig, prompt_version: str, payload: Any) -> str:
     blob = json.dumps({"judge": judge.name, "model": judge.model, "prompt": prompt_version,
                        "input": payload}, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
-
-
-class ResponseStore:
-    """Append-only JSONL of finished calls, keyed by :func:`request_key`; thread-safe.
-
-    A line torn by a crash in the middle of a write is ignored when the file is opened (the
-    call it belonged to is simply made again). A later record for a key supersedes an earlier
-    one (used when failures are retried on request).
-    """
-
-    def __init__(self, path: str | os.PathLike) -> None:
-        self.path = Path(path)
-        self.torn_lines = 0
-        self._records: dict[str, dict[str, Any]] = {}
-        self._lock = threading.Lock()
-        self._needs_newline = False
-        if self.path.is_file():
-            raw = self.path.read_bytes()
-            self._needs_newline = bool(raw) and not raw.endswith(b"\n")
-            for line in raw.splitlines():
-                try:
-                    record = json.loads(line)
-                    self._records[record["key"]] = record
-                except (ValueError, KeyError, TypeError):
-                    self.torn_lines += 1
-        else:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-
-    def __len__(self) -> int:
-        return len(self._records)
-
-    def get(self, key: str) -> dict[str, Any] | None:
-        return self._records.get(key)
-
-    def append(self, record: dict[str, Any]) -> None:
-        """Write one record durably (flush + fsync) before returning."""
-        line = json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n"
-        with self._lock:
-            with self.path.open("a", encoding="utf-8") as handle:
-                if self._needs_newline:
-                    handle.write("\n")
-                    self._needs_newline = False
-                handle.write(line)
-                handle.flush()
-                os.fsync(handle.fileno())
-            self._records[record["key"]] = record
 
 
 @dataclass(frozen=True)
@@ -177,28 +77,88 @@ class CallStats:
     http_requests: int = 0
     seconds: float = 0.0
     pending_errors: list[str] = field(default_factory=list)
+    last_errors: dict[str, str] = field(default_factory=dict)  # judge -> its last error
+    stopped: dict[str, str] = field(default_factory=dict)  # judge -> why it was stopped
+
+    @property
+    def incomplete(self) -> bool:
+        """Some call is pending (rerun) or failed (``--retry-failures``)."""
+        return bool(self.pending or self.failed)
 
     @property
     def calls_per_second(self) -> float:
         return self.called / self.seconds if self.seconds > 0 else 0.0
 
 
+def call_problems(stats: CallStats) -> list[str]:
+    """Lines saying what is incomplete and why: each judge's stop or last error, then what to
+    run. Empty when every call finished."""
+    lines = [f"judge {name}: {why}" for name, why in sorted(stats.stopped.items())]
+    if not stats.incomplete:
+        return lines
+    lines += [f"judge {name}: last error: {error}" for name, error in
+              sorted(stats.last_errors.items()) if name not in stats.stopped]
+    lines.append(f"incomplete: {stats.pending} call(s) pending (run the same command again to "
+                 f"finish them), {stats.failed} failed (add --retry-failures to ask again)")
+    return lines
+
+
 class _Pending(Exception):
     """Transport retries exhausted: leave the call unstored so that a rerun retries it."""
+
+
+def _unreachable(err: BaseException) -> str | None:
+    """'connection refused' / 'unknown host ...' when a connection error cannot heal by
+    retrying, else None."""
+    seen: BaseException | None = err
+    for _ in range(10):
+        if seen is None:
+            return None
+        if isinstance(seen, ConnectionRefusedError):
+            return "connection refused (is the server running? check base_url)"
+        if isinstance(seen, socket.gaierror):
+            return f"unknown host ({seen.strerror or seen}; check base_url)"
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 class _Runner:
     def __init__(self, judge: JudgeConfig, prompt_version: str, parse: Parser,
                  store: ResponseStore, stop: threading.Event, stats: CallStats,
-                 lock: threading.Lock, client: Any) -> None:
+                 lock: threading.Lock, client: Any, max_consecutive_failures: int) -> None:
         self.judge, self.prompt_version, self.parse = judge, prompt_version, parse
         self.store, self.stop, self.stats, self.lock, self.client = (
             store, stop, stats, lock, client)
+        self.max_failures = max_consecutive_failures
+        self.failures_in_a_row = 0
+        self.judge_stopped = threading.Event()
+
+    def _failed(self, error: str, counts: bool) -> None:
+        """Record a failed request; stop the judge after too many in a row."""
+        with self.lock:
+            self.stats.last_errors[self.judge.name] = error
+            if not counts:
+                return
+            self.failures_in_a_row += 1
+            if self.failures_in_a_row >= self.max_failures and not self.judge_stopped.is_set():
+                self.judge_stopped.set()
+                self.stats.stopped[self.judge.name] = (
+                    f"stopped after {self.failures_in_a_row} failed requests in a row; last "
+                    f"error: {error}")
+
+    def _succeeded(self) -> None:
+        with self.lock:
+            self.failures_in_a_row = 0
 
     def _sleep(self, attempt: int, retry_after: float | None) -> None:
         delay = min(self.judge.backoff_max_s, self.judge.backoff_s * 2 ** attempt)
         delay = retry_after if retry_after is not None else delay * (0.5 + random.random() / 2)
-        self.stop.wait(min(delay, self.judge.backoff_max_s))
+        deadline = time.monotonic() + min(delay, self.judge.backoff_max_s)
+        while not (self.stop.is_set() or self.judge_stopped.is_set()):  # wake on either
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            self.stop.wait(min(left, 0.2))
 
     def _http(self, messages: list[dict[str, str]]) -> tuple[str, int]:
         import openai
@@ -207,6 +167,8 @@ class _Runner:
         for attempt in range(self.judge.max_retries + 1):
             if self.stop.is_set():
                 raise _Pending("interrupted")
+            if self.judge_stopped.is_set():
+                raise _Pending(f"{self.judge.name}: {self.stats.stopped[self.judge.name]}")
             with self.lock:
                 self.stats.http_requests += 1
             retry_after = None
@@ -218,9 +180,19 @@ class _Runner:
                     model=self.judge.model, messages=messages, **kwargs)
                 text = response.choices[0].message.content or ""
                 tokens = response.usage.total_tokens if response.usage else 0
+                self._succeeded()
                 return text, int(tokens or 0)
             except openai.APIConnectionError as err:  # includes timeouts
+                reason = _unreachable(err)
+                if reason is not None:
+                    self._failed(reason, counts=False)
+                    raise JudgeError(f"judge {self.judge.name!r} ({self.judge.base_url}): "
+                                     f"{reason}") from err
                 last = f"{type(err).__name__}: {err}"
+                cause = err.__cause__
+                if cause is not None and str(cause) and str(cause) != str(err):
+                    last += f" ({type(cause).__name__}: {cause})"
+                self._failed(last, counts=True)
             except openai.APIStatusError as err:
                 status = err.status_code
                 if status not in _RETRY_STATUS and status < 500:
@@ -228,12 +200,14 @@ class _Runner:
                         f"judge {self.judge.name!r} ({self.judge.base_url}, model "
                         f"{self.judge.model!r}): HTTP {status}: {err.message}. Check the "
                         f"model name and the key in ${self.judge.api_key_env}.") from err
-                last = f"HTTP {status}"
+                last = f"HTTP {status}: {re.sub(r'^Error code: [0-9]+ - ', '', err.message)}"
+                self._failed(last, counts=status >= 500)
                 header = err.response.headers.get("retry-after") if err.response else None
                 if header and re.fullmatch(r"\d+(\.\d+)?", header.strip()):
                     retry_after = float(header)
             except (ValueError, KeyError, IndexError, AttributeError) as err:
                 last = f"unreadable response body: {err}"
+                self._failed(last, counts=True)
             if attempt < self.judge.max_retries:
                 self._sleep(attempt, retry_after)
         raise _Pending(f"{self.judge.name}: gave up after {self.judge.max_retries + 1} "
@@ -275,6 +249,7 @@ def run_calls(
     show_progress: bool = False,
     description: str = "LLM calls",
     client_factory: Callable[[JudgeConfig], Any] | None = None,
+    max_consecutive_failures: int = 5,
 ) -> CallStats:
     """Make every call not yet in ``store``; all judges run at once, each with its own pool.
 
@@ -286,12 +261,16 @@ def run_calls(
         retry_failures: call again the inputs whose stored record is a failure.
         show_progress: draw a progress bar (done/total, calls/s, ETA, tokens) on stderr.
         client_factory: builds the ``openai`` client of a judge (default: ``openai.OpenAI``).
+        max_consecutive_failures: stop a judge after this many failed requests in a row
+            (timeouts, dropped connections, 5xx); its remaining calls stay pending.
 
     Returns:
-        The counts; ``pending`` > 0 means some calls must be retried by running again.
+        The counts; ``pending`` > 0 means some calls must be retried by running again;
+        ``last_errors`` and ``stopped`` say what went wrong with each judge.
 
     Raises:
-        JudgeError: a judge answered with a non-retryable HTTP error or has no API key.
+        JudgeError: a judge answered with a non-retryable HTTP error, refused the connection,
+            has an unknown host, or has no API key.
         KeyboardInterrupt: after in-flight calls have finished and been stored.
     """
     stats, lock, stop = CallStats(), threading.Lock(), threading.Event()
@@ -317,7 +296,7 @@ def run_calls(
         for judge in dict.fromkeys(j for j, _, _ in todo):
             factory = client_factory or _openai_client
             runner = _Runner(judge, prompt_version, parse, store, stop, stats, lock,
-                             factory(judge))
+                             factory(judge), max_consecutive_failures)
             executor = ThreadPoolExecutor(max_workers=judge.concurrency,
                                           thread_name_prefix=f"judge-{judge.name}")
             executors.append(executor)

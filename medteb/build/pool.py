@@ -68,8 +68,9 @@ def encode_texts(model: Any, texts: Sequence[str], *, as_queries: bool,
     """Embed texts with a loaded mteb model (as queries or as documents), as float32 rows."""
     import numpy as np
     from datasets import Dataset
-    from mteb._create_dataloaders import create_dataloader
     from mteb.types import PromptType
+
+    from medteb._mteb import create_dataloader
 
     meta = _metadata()
     prompt = PromptType.query if as_queries else PromptType.document

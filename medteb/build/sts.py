@@ -215,7 +215,8 @@ class STSReport:
 def build_sts(queries: Mapping[str, Mapping[str, Any]], synonyms: Sequence[Mapping[str, str]],
               generator: JudgeConfig, store: ResponseStore, *, seed: int = 0,
               retry_failures: bool = False, show_progress: bool = False,
-              client_factory: Callable[[JudgeConfig], Any] | None = None) -> STSReport:
+              client_factory: Callable[[JudgeConfig], Any] | None = None,
+              max_consecutive_failures: int = 5) -> STSReport:
     """Generate, validate and sample synonym-STS pairs (see the module docstring).
 
     Raises:
@@ -228,7 +229,8 @@ def build_sts(queries: Mapping[str, Mapping[str, Any]], synonyms: Sequence[Mappi
     requests = [LLMRequest(p, sts_messages(p), parse=sts_parser(p)) for _, p in payloads]
     stats = run_calls([(generator, requests)], PROMPT_VERSION, lambda t: t, store,
                       retry_failures=retry_failures, show_progress=show_progress,
-                      description="generating STS", client_factory=client_factory)
+                      description="generating STS", client_factory=client_factory,
+                      max_consecutive_failures=max_consecutive_failures)
     rows, generated, failures = [], [], []
     counts: Counter[str] = Counter()
     for qid, payload in payloads:

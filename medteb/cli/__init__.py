@@ -17,7 +17,11 @@ from medteb.errors import MedtebError
 
 #: subcommand modules of ``medteb.cli``, in the order ``medteb --help`` lists them
 COMMANDS = ("run", "encode_documents", "speed", "available_tasks", "leaderboard", "report",
-            "submit", "build", "train")
+            "submit", "import_data", "build", "train", "export")
+
+
+#: flags of ``medteb`` itself; any other leading flag belongs to the implicit ``run``
+_TOP_LEVEL_FLAGS = ("-h", "--help", "--version")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,7 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="medteb",
         description="MedTEB: the Chinese Medical Text Embedding Benchmark on the mteb runner.",
-        epilog=DEMO_NOTE,
+        epilog=DEMO_NOTE + " Flags given without a command are `medteb run`'s: "
+               "`medteb -m MODEL` is `medteb run -m MODEL`.",
     )
     parser.add_argument("--version", action="version", version=f"medteb {__version__}")
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
@@ -40,9 +45,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     User mistakes (``MedtebError``) print one line and return 2, without a traceback.
     """
     parser = build_parser()
+    argv = list(argv if argv is not None else sys.argv[1:])
+    if not argv or (argv[0].startswith("-") and argv[0] not in _TOP_LEVEL_FLAGS):
+        argv = ["run", *argv]  # no command, or flags first: the implicit `medteb run`
     args = parser.parse_args(argv)
-    if not hasattr(args, "func"):
-        args = parser.parse_args(["run", *(argv if argv is not None else sys.argv[1:])])
     try:
         return int(args.func(args))
     except MedtebError as err:

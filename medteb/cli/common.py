@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from medteb._fileio import write_atomic
@@ -38,7 +39,13 @@ def add_asymmetric_arguments(parser: argparse.ArgumentParser, documents_only: bo
     Args:
         documents_only: only the document-side flags (``medteb encode-documents``).
     """
-    from medteb.models.sides import DEFAULT_QUERY_TEMPLATE, DTYPES, POOLINGS
+    from medteb.models.sides import (
+        DEFAULT_MAX_LENGTH,
+        DEFAULT_QUERY_TEMPLATE,
+        DTYPES,
+        PAPER_QUERY_TEMPLATE,
+        POOLINGS,
+    )
 
     group = parser.add_argument_group(
         "asymmetric pair" if not documents_only else "document encoder",
@@ -52,11 +59,13 @@ def add_asymmetric_arguments(parser: argparse.ArgumentParser, documents_only: bo
     sides = ("document",) if documents_only else ("query", "document")
     for side in sides:
         group.add_argument(f"--{side}-pooling", choices=POOLINGS, default="auto",
-                           help=f"{side} pooling; 'auto' keeps a sentence-transformers model's "
-                                f"own and otherwise uses "
-                                f"{'cls' if side == 'query' else 'last-token (EOS appended)'}")
-        group.add_argument(f"--{side}-max-length", type=positive_int, default=512,
-                           help=f"truncate {side} inputs to this many tokens (default 512)")
+                           help=f"{side} pooling; 'auto' (default) embeds exactly as "
+                                "`medteb run -m MODEL` does (the model's own pooling and "
+                                "prompts); cls, mean or last-token (EOS appended) pool a plain "
+                                "transformers model MedTEB's way")
+        group.add_argument(f"--{side}-max-length", type=positive_int, default=None,
+                           help=f"truncate {side} inputs to this many tokens (default: the "
+                                f"model's own with 'auto' pooling, else {DEFAULT_MAX_LENGTH})")
         group.add_argument(f"--{side}-batch-size", type=positive_int, default=None,
                            help=f"{side} batch size (default: --batch-size)")
         group.add_argument(f"--{side}-device", type=device, default=None,
@@ -77,11 +86,16 @@ def add_asymmetric_arguments(parser: argparse.ArgumentParser, documents_only: bo
                            help="name the results are filed under, 'org/name' "
                                 "(default: asym/<query>+<document>)")
         group.add_argument("--query-template", default=DEFAULT_QUERY_TEMPLATE,
-                           help="how queries are presented; {instruction} is the task's "
-                                "instruction (paper Table 8), {text} the query (default: "
-                                f"{DEFAULT_QUERY_TEMPLATE!r})")
+                           help="how queries are presented; {text} is the query, {instruction} "
+                                "the task's instruction (default: "
+                                f"{DEFAULT_QUERY_TEMPLATE!r}, the query as it is)")
+        group.add_argument("--paper-instructions", action="store_const", dest="query_template",
+                           const=PAPER_QUERY_TEMPLATE,
+                           help="present queries as the paper's Table 8 does: "
+                                f"{PAPER_QUERY_TEMPLATE!r} (recorded in the results)")
         group.add_argument("--no-instructions", action="store_true",
-                           help="present queries as they are (same as --query-template '{text}')")
+                           help="present queries as they are (the default; same as "
+                                "--query-template '{text}')")
         group.add_argument("--sts-side", choices=("query", "document"), default="query",
                            help="which encoder embeds STS sentences (default: query, the "
                                 "online path)")
@@ -152,18 +166,27 @@ def positive_int(value: str) -> int:
 def regenerate_leaderboard(results: str | os.PathLike, output: str | os.PathLike,
                            figure: bool = True) -> list[str]:
     """Rewrite ``leaderboard.md`` (and its figure) from a results folder; return skip notes."""
-    from pathlib import Path
+    files, skipped = leaderboard_files(results, output, figure)
+    for path, data in files.items():
+        write_atomic(path, data)
+    return skipped
 
+
+def leaderboard_files(results: str | os.PathLike, output: str | os.PathLike,
+                      figure: bool = True) -> tuple[dict[Path, bytes], list[str]]:
+    """The bytes of ``leaderboard.md`` (and its figure) for a results folder, by path, and the
+    notes on folders passed over; writes nothing."""
     from medteb.results.layout import load_entries
     from medteb.results.leaderboard import FIGURE_NAME, Leaderboard
 
     entries, skipped = load_entries(results)
     board = Leaderboard.from_entries(entries, figure=FIGURE_NAME if figure else None)
     target = Path(output)
+    files: dict[Path, bytes] = {}
     if figure:
         from medteb.results.figure import render_figure
 
         for fmt, data in render_figure(board).items():
-            write_atomic(target.parent / f"{FIGURE_NAME}.{fmt}", data)
-    write_atomic(target, board.to_markdown())
-    return skipped
+            files[target.parent / f"{FIGURE_NAME}.{fmt}"] = data
+    files[target] = board.to_markdown().encode("utf-8")
+    return files, skipped

@@ -45,10 +45,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def _encode_documents(args: argparse.Namespace) -> int:
     from rich.console import Console
 
+    from medteb._hub import decide_hub_access
+
+    configure_logging(args.verbosity)
+    decide_hub_access()  # once, before mteb or huggingface_hub is imported
     from medteb.evaluation.encode_documents import encode_documents
     from medteb.models.document_store import default_store_root
 
-    configure_logging(args.verbosity)
     spec = asymmetric_spec(args, documents_only=True)
     console = Console(stderr=True)
     progress = console.print if args.verbosity >= 1 else (lambda *_: None)

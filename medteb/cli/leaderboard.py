@@ -59,12 +59,25 @@ def write_site(results: str | os.PathLike, folder: str | os.PathLike,
     """Write the static site of a results folder into ``folder``; return the skip notes.
 
     Every file is written atomically; the data files first, ``index.html`` last.
+    """
+    from medteb._fileio import write_atomic
+
+    files, skipped = site_files(results, folder, results_url)
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    for path, data in files.items():
+        write_atomic(path, data)
+    return skipped
+
+
+def site_files(results: str | os.PathLike, folder: str | os.PathLike,
+               results_url: str | None = None) -> tuple[dict[Path, bytes], list[str]]:
+    """The bytes of the static site's files for a results folder, by path (the data files
+    first, ``index.html`` last), and the notes on folders passed over; writes nothing.
 
     Args:
         results_url: the base of the provenance links; default: ``results`` relative to
             ``folder`` (works from ``file://`` in a clone and on a host serving the repository).
     """
-    from medteb._fileio import write_atomic
     from medteb.results.layout import load_entries
     from medteb.results.site import SITE_FILES, build_site
 
@@ -73,7 +86,5 @@ def write_site(results: str | os.PathLike, folder: str | os.PathLike,
     if results_url is None:
         results_url = Path(os.path.relpath(Path(results).resolve(), target.resolve())).as_posix()
     files = build_site(entries, results_url).files()
-    target.mkdir(parents=True, exist_ok=True)
-    for name in sorted(SITE_FILES, key=lambda n: n == "index.html"):
-        write_atomic(target / name, files[name])
-    return skipped
+    return ({target / name: files[name]
+             for name in sorted(SITE_FILES, key=lambda n: n == "index.html")}, skipped)

@@ -15,20 +15,25 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "correlation", help="Spearman rank correlation of CMedQA vs the new tasks (Table 2)",
         description="For one setting, every model with all five tasks: its CMedQA average vs "
                     "its new-task average; Spearman's rho and p-value (the paper's Table 2), "
-                    "Kendall's tau, a bootstrap 95%% CI for rho (10,000 resamples, seed 0) and "
+                    "Kendall's tau, a bootstrap 95% CI for rho (10,000 resamples, seed 0) and "
                     "the pairwise Spearman matrix of the five tasks.")
     corr.add_argument("--results", default="results", help="results folder (default: results)")
-    corr.add_argument("--setting", choices=SETTINGS, default="zero-shot",
-                      help="which board (default: zero-shot, as in the paper)")
+    corr.add_argument("--setting", choices=(*SETTINGS, "undeclared"), default=None,
+                      help="which group of models: a board of results/, or 'undeclared' for "
+                           "results without a submission.yaml (a folder written by `medteb run` "
+                           "or mteb; sample results of such a folder are in 'sample'). Default: "
+                           "zero-shot (as in the paper), or undeclared when the folder has no "
+                           "zero-shot result but undeclared ones")
     corr.add_argument("--format", choices=("markdown", "json"), default="markdown")
     corr.set_defaults(func=_correlation)
 
 
 def _correlation(args: argparse.Namespace) -> int:
-    from medteb.results.correlation import correlation_report
-    from medteb.results.layout import load_entries
+    from medteb.results.correlation import correlation_report, default_group
+    from medteb.results.layout import load_entries, load_run_entries
 
     entries, _ = load_entries(args.results)
-    report = correlation_report(entries, setting=args.setting)
+    everything = [*entries, *load_run_entries(args.results)]
+    report = correlation_report(everything, setting=args.setting or default_group(everything))
     print(report.to_json() if args.format == "json" else report.to_markdown(), end="")
     return 0

@@ -11,10 +11,10 @@ from medteb.cli.common import (
     asymmetric_spec,
     configure_logging,
     device,
+    positive_int,
 )
 from medteb.errors import MedtebError
-
-_OVERWRITE = ("always", "never", "only-missing", "only-cache")  # = mteb's OverwriteStrategy
+from medteb.evaluation.runner import OVERWRITE_STRATEGIES
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -40,9 +40,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="folder with one <TaskName>/ folder per MedTEB task "
                              "(docs/data_format.md), or 'sample' for the bundled sample; "
                              "default: $MEDTEB_DATA_DIR, then the published release")
-    parser.add_argument("--output-folder", "--output_folder", default="results",
-                        help="where results are written (default: ./results)")
-    parser.add_argument("--batch-size", "--batch_size", type=int, default=None,
+    parser.add_argument("--output-folder", "--output_folder", default="runs",
+                        help="where results are written (default: ./runs; the leaderboard's "
+                             "results/ is written only by `medteb submit`)")
+    parser.add_argument("--batch-size", "--batch_size", type=positive_int, default=None,
                         help="encoding batch size (mteb's default: 32)")
     parser.add_argument("--device", type=device, default=None,
                         help="torch device: cpu, cuda, cuda:1 or a GPU index (default: auto)")
@@ -51,7 +52,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--model-revision", "--model_revision", default=None,
                         help="model revision (hub models) or the revision recorded for a local "
                              "model (default: a fingerprint of its weights)")
-    parser.add_argument("--overwrite-strategy", choices=_OVERWRITE, default="only-missing",
+    parser.add_argument("--overwrite-strategy", choices=OVERWRITE_STRATEGIES,
+                        default="only-missing",
                         help="as in mteb; 'only-missing' also recomputes a stored result whose "
                              "data revision differs from the data now used")
     parser.add_argument("--prediction-folder", default=None,
@@ -65,26 +67,28 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def _run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from medteb._hub import go_offline, go_offline_if_unreachable
+    from medteb._hub import decide_hub_access, go_offline
 
     console = Console(stderr=True)
     configure_logging(args.verbosity)
     if args.benchmarks and [b for b in args.benchmarks if b != "MedTEB"]:
         raise MedtebError(f"unknown benchmark(s) {args.benchmarks}: only 'MedTEB' is available")
+    demo = args.model is None and args.query_model is None and args.document_model is None
+    if demo:
+        go_offline()  # the demo downloads nothing; CMedQA runs only if already in the HF cache
+    else:
+        decide_hub_access()  # once, before mteb or huggingface_hub is imported
     pair = asymmetric_spec(args)
-    demo = args.model is None and pair is None
     data_dir = args.data_dir
     if demo and data_dir is None and not os.environ.get("MEDTEB_DATA_DIR"):
         data_dir = "sample"
         console.print("[bold]Offline demo:[/] bm25-zh on the bundled SAMPLE data (not the "
                       "benchmark). Use -m MODEL --data-dir DIR to evaluate a model.")
     tasks = args.tasks
-    if demo:
-        go_offline()  # the demo downloads nothing; CMedQA runs only if already in the HF cache
-    elif tasks is None or any(t.startswith("CMedQA") for t in tasks):
-        go_offline_if_unreachable()
-
     from medteb.evaluation.runner import RunConfig, run
+    from medteb.results.layout import check_not_leaderboard_source
+
+    check_not_leaderboard_source(args.output_folder)
 
     config = RunConfig(
         model=pair or args.model or "bm25-zh", tasks=tasks, data_dir=data_dir,
@@ -98,5 +102,8 @@ def _run(args: argparse.Namespace) -> int:
     print(report.to_markdown())
     for note in report.notes:
         print(note)
-    print(f"Results written to {report.output_folder}/")
+    print(f"Results written to {report.output_folder}/ (not the leaderboard's results/: add "
+          f"them with `medteb submit {report.output_folder}`)")
+    if args.prediction_folder:
+        print(f"Predictions written to {args.prediction_folder}/<org__model>/<revision>/")
     return 1 if any(o.failed for o in report.outcomes) else 0

@@ -37,8 +37,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--model-revision", default=None, help="as in `medteb run`")
     parser.add_argument("--data-dir", default=None,
                         help="MedTEB data folder (docs/data_format.md) or 'sample'")
-    parser.add_argument("--output-folder", default="results",
-                        help="where MedTEB-Speed.json goes (default: ./results)")
+    parser.add_argument("--output-folder", default="runs",
+                        help="where MedTEB-Speed.json goes, next to the model's task results "
+                             "(default: ./runs, as `medteb run`)")
     parser.add_argument("--device", type=device, default=None,
                         help="torch device: cpu, cuda, cuda:1 or a GPU index (default: auto)")
     parser.add_argument("--latency-queries", type=positive_int, default=200,
@@ -68,6 +69,9 @@ def _speed(args: argparse.Namespace) -> int:
     if pair is None and args.model is None:
         args.model = "bm25-zh"
     go_offline_if_unreachable()
+    from medteb.results.layout import check_not_leaderboard_source
+
+    check_not_leaderboard_source(args.output_folder)
     console = Console(stderr=True)
     progress = console.print if args.verbosity >= 1 else (lambda *_: None)
     report = speed_test(SpeedConfig(

@@ -60,6 +60,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     pair.add_argument("--document-data", default=None,
                       help="document-preparation triplets (default: --train-data)")
     pair.add_argument("-o", "--output", required=True, help="output folder")
+    pair.add_argument("--name", default=None,
+                      help="name the pair's results are filed under, 'organisation/name' "
+                           "(default: local/<output folder name>)")
     pair.add_argument("--skip-document-stage", action="store_true",
                       help="the document encoder is already prepared (e.g. by `medteb train "
                            "document`): start at Stage I")
@@ -209,8 +212,11 @@ def _pair(args: argparse.Namespace) -> int:
     from medteb.train.pair import train_pair
 
     configure_logging(args.verbosity)
+    from medteb.train.pair import pair_name
+
     recipe = _recipe(args)
     recipe.check()
+    pair_name(Path(args.output), args.name)  # a bad name fails before any training
     texts = alignment_texts(args.alignment_data, min_chars=1)
     triplets = read_triplets(args.train_data, args.split)
     document_triplets = (read_triplets(args.document_data, args.split)
@@ -225,7 +231,7 @@ def _pair(args: argparse.Namespace) -> int:
     say = _progress(args)
     result = train_pair(args.query_model, args.document_model, args.output, texts, triplets,
                         recipe, document_triplets, description, resume=not args.no_resume,
-                        on_progress=say, show_progress=args.verbosity >= 1)
+                        on_progress=say, show_progress=args.verbosity >= 1, name=args.name)
     for log in result.logs:
         info = log.to_dict()
         print(f"{info['stage']}: {info['steps']} steps, loss {info['first_loss']} -> "

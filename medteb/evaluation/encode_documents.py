@@ -46,6 +46,9 @@ def encode_documents(spec: AsymmetricSpec, tasks: Sequence[str] | None,
         UnknownTaskError, DataValidationError: as for ``medteb run`` (checked before loading).
         DataUnavailableError: no task has documents to encode.
     """
+    from medteb._hub import decide_hub_access
+
+    decide_hub_access()  # once per process, before any dataset or model is looked up
     from mteb.types import PromptType
 
     from medteb.evaluation.runner import prepare_tasks

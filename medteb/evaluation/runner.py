@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from medteb.benchmark.definitions import CMEDQA_TASKS, NEW_TASKS, load_definitions
+from medteb.benchmark.definitions import load_definitions, paper_averages
 from medteb.errors import DataUnavailableError, DataValidationError, MedtebError
+from medteb.results.revisions import SAMPLE_REVISION_SUFFIX
 
 if TYPE_CHECKING:
     from mteb.abstasks import AbsTask
@@ -24,12 +25,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+#: mteb's OverwriteStrategy values (the CLI lists them without importing mteb)
 OVERWRITE_STRATEGIES = ("always", "never", "only-missing", "only-cache")
-AVERAGES = (
-    ("Avg (all five)", (*CMEDQA_TASKS, *NEW_TASKS)),
-    ("CMedQA avg", CMEDQA_TASKS),
-    ("New-task avg", NEW_TASKS),
-)
 
 
 @dataclass(frozen=True)
@@ -47,7 +44,7 @@ class RunConfig:
     model: Any = "bm25-zh"
     tasks: Sequence[str] | None = None
     data_dir: str | os.PathLike | None = None
-    output_folder: str | os.PathLike = "results"
+    output_folder: str | os.PathLike = "runs"  # never results/: `medteb submit` writes there
     model_revision: str | None = None
     device: str | None = None
     batch_size: int | None = None
@@ -68,6 +65,7 @@ class TaskOutcome:
     skipped: str | None = None
     failed: str | None = None
     result_path: Path | None = None
+    cached: bool = False
 
 
 @dataclass(frozen=True)
@@ -87,13 +85,7 @@ class RunReport:
 
     def averages(self) -> dict[str, float | None]:
         """The paper's three averages (0–1); None unless every task of the group has a score."""
-        scores = {o.name: o.score for o in self.outcomes if o.score is not None}
-        result: dict[str, float | None] = {}
-        for label, names in AVERAGES:
-            values = [scores.get(n) for n in names]
-            ok = all(v is not None for v in values)
-            result[label] = sum(values) / len(values) if ok else None  # type: ignore[arg-type]
-        return result
+        return paper_averages({o.name: o.score for o in self.outcomes})
 
     def to_markdown(self) -> str:
         """A deterministic table: one row per task, then the three averages."""
@@ -107,10 +99,19 @@ class RunReport:
                 cell = f"{100 * o.score:.2f}"
             else:
                 cell = "skipped" if o.skipped else "failed"
-            detail = o.data or o.skipped or o.failed or ""
+            detail = o.skipped or o.failed or o.data or ""
+            if o.failed and o.data:
+                detail = f"{o.failed} ({o.data})"
+            if o.cached:
+                detail = f"cached; {detail}"
             lines.append(f"| {o.name} | {o.main_score} | {cell} | {_one_line(detail)} |")
         for label, value in self.averages().items():
             lines.append(f"| **{label}** | | {'–' if value is None else f'{100 * value:.2f}'} | |")
+        cached = [o for o in self.outcomes if o.cached]
+        if cached:
+            lines += ["", "Cached results, not evaluated again (--overwrite-strategy always "
+                          "evaluates again):"]
+            lines += [f"- {o.name}: {o.result_path}" for o in cached]
         return "\n".join(lines) + "\n"
 
 
@@ -214,35 +215,67 @@ def run(config: RunConfig, on_progress: Callable[[str], None] = logger.info) -> 
     if config.overwrite_strategy not in OVERWRITE_STRATEGIES:
         raise MedtebError(f"unknown overwrite strategy {config.overwrite_strategy!r}; "
                           f"choose one of {', '.join(OVERWRITE_STRATEGIES)}")
+    if config.batch_size is not None and config.batch_size < 1:
+        raise MedtebError(f"batch size must be a positive integer, got {config.batch_size}")
+    from medteb._hub import decide_hub_access
+
+    decide_hub_access()  # once, before any dataset or model is looked up
     ready, skipped = prepare_tasks(config.tasks, config.data_dir, config.eval_splits, on_progress)
     if not ready:
         reasons = "; ".join(f"{o.name}: {o.skipped}" if not o.skipped.startswith(o.name)
                             else o.skipped for o in skipped if o.skipped)
         raise DataUnavailableError(f"no task has data to evaluate. {reasons}")
 
+    model = load_run_model(config.model, config.model_revision, config.device)
+    own_meta = getattr(model, "mteb_model_meta", None)
+    _file_sample_apart(model, ready, on_progress)
+    try:
+        meta = model.mteb_model_meta
+        outcomes = {o.name: o for o in skipped}
+        outcomes.update(_evaluate(model, ready, config, on_progress))
+    finally:  # a loaded model given to run() is handed back as it came
+        if own_meta is not None:
+            model.mteb_model_meta = own_meta
+    order = config.tasks or list(load_definitions())
+    return RunReport(
+        model_name=str(meta.name), model_revision=str(meta.revision),
+        outcomes=[outcomes[n] for n in order if n in outcomes],
+        output_folder=Path(config.output_folder), notes=_model_notes(model),
+    )
+
+
+def _evaluate(model: Any, ready: Sequence[AbsTask], config: RunConfig,
+              on_progress: Callable[[str], None]) -> dict[str, TaskOutcome]:
+    """Evaluate each ready task through ``mteb.evaluate``; one outcome per task."""
     import mteb
 
-    from medteb.results.layout import ResultsFolder
-
-    model = load_run_model(config.model, config.model_revision, config.device)
     from medteb.evaluation.search import ExactSearch, supports
+    from medteb.results.layout import ResultsFolder, model_folder
 
     evaluated = ExactSearch(model) if supports(model) else model
     meta = model.mteb_model_meta
     cache = ResultsFolder(config.output_folder)
+    predictions = (None if config.prediction_folder is None  # one folder per model revision
+                   else model_folder(config.prediction_folder, meta))
     encode_kwargs: dict[str, Any] = {"show_progress_bar": config.show_progress}
     if config.batch_size is not None:
         encode_kwargs["batch_size"] = config.batch_size
-    outcomes = {o.name: o for o in skipped}
+    outcomes: dict[str, TaskOutcome] = {}
     for i, task in enumerate(ready, start=1):
         name = task.metadata.name
         on_progress(f"[{i}/{len(ready)}] {name} ({_data_label(task)})")
         strategy = _strategy_for(task, meta, cache, config.overwrite_strategy, on_progress)
+        if (predictions is not None and strategy == "only-missing"
+                and not (predictions / task.prediction_file_name).is_file()):
+            on_progress(f"  no saved predictions in {predictions}: evaluating again to write them")
+            strategy = "always"
+        path = cache.get_task_result_path(name, meta)
+        before = _stat(path)
         try:
             result = mteb.evaluate(
                 evaluated, task, cache=cache, overwrite_strategy=strategy,
                 encode_kwargs=dict(encode_kwargs), show_progress_bar=config.show_progress,
-                prediction_folder=config.prediction_folder,
+                prediction_folder=predictions,
             )
             score = float(result.task_results[0].get_score())
         except Exception as err:  # one task's failure must not lose the others' results
@@ -250,17 +283,53 @@ def run(config: RunConfig, on_progress: Callable[[str], None] = logger.info) -> 
             outcomes[name] = TaskOutcome(name, task.metadata.main_score, data=_data_label(task),
                                          failed=f"{type(err).__name__}: {err}")
             continue
-        outcomes[name] = TaskOutcome(
-            name, task.metadata.main_score, score=score if math.isfinite(score) else None,
-            data=_data_label(task),
-            result_path=cache.get_task_result_path(name, meta),
-        )
-    order = config.tasks or list(load_definitions())
-    return RunReport(
-        model_name=str(meta.name), model_revision=str(meta.revision),
-        outcomes=[outcomes[n] for n in order if n in outcomes],
-        output_folder=Path(config.output_folder), notes=_model_notes(model),
-    )
+        cached = before is not None and before == _stat(path)
+        if cached:
+            on_progress(f"  cached: {path} (--overwrite-strategy always evaluates again)")
+        if not math.isfinite(score):
+            outcomes[name] = TaskOutcome(name, task.metadata.main_score, data=_data_label(task),
+                                         failed=_undefined_score(task, score, path))
+            continue
+        outcomes[name] = TaskOutcome(name, task.metadata.main_score, score=score,
+                                     data=_data_label(task), result_path=path, cached=cached)
+    return outcomes
+
+
+def _stat(path: Path) -> tuple[int, int] | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_mtime_ns, stat.st_size
+
+
+def _undefined_score(task: AbsTask, score: float, path: Path) -> str:
+    """Why a NaN/inf main score is a failure; its result file is removed so nothing reads it."""
+    path.unlink(missing_ok=True)
+    return (f"main score {task.metadata.main_score} is undefined ({score}), e.g. every "
+            "embedding is the same, so there is no correlation or ranking; no result was kept")
+
+
+def results_revision(revision: str, tasks: Sequence[AbsTask]) -> str:
+    """The model revision results are filed under: ``<revision>-sample`` when any of ``tasks``
+    ran on the bundled sample (see :data:`SAMPLE_REVISION_SUFFIX`), else ``revision``."""
+    if (not any(str(t.metadata.revision).startswith("sample-") for t in tasks)
+            or revision.endswith(SAMPLE_REVISION_SUFFIX)):
+        return revision
+    return revision + SAMPLE_REVISION_SUFFIX
+
+
+def _file_sample_apart(model: Any, ready: Sequence[AbsTask],
+                       on_progress: Callable[[str], None]) -> None:
+    """File a run on the bundled sample under :func:`results_revision` (the model's meta)."""
+    meta = getattr(model, "mteb_model_meta", None)
+    if meta is None:
+        return
+    revision = results_revision(str(meta.revision or "unknown"), ready)
+    if revision != str(meta.revision):
+        model.mteb_model_meta = meta.model_copy(update={"revision": revision})
+        on_progress(f"Sample data: results are filed under revision {revision}, apart from "
+                    "this model's results on benchmark data")
 
 
 def _model_notes(model: Any) -> list[str]:

@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from medteb._vectors import as_float32_matrix, l2_normalise
+
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
@@ -76,13 +78,8 @@ def top_k_inner_product(queries: np.ndarray, documents: np.ndarray,
 
 
 def _as_matrix(embeddings: Array, normalise: bool) -> np.ndarray:
-    if hasattr(embeddings, "detach"):
-        embeddings = embeddings.detach().cpu().float().numpy()
-    matrix = np.ascontiguousarray(embeddings, dtype=np.float32)
-    if normalise:
-        norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-        np.divide(matrix, np.maximum(norms, np.finfo(np.float32).tiny), out=matrix)
-    return matrix
+    matrix = as_float32_matrix(embeddings)
+    return l2_normalise(matrix, in_place=True) if normalise else matrix
 
 
 def document_loader(corpus: CorpusDatasetType, task_metadata: TaskMetadata,
@@ -94,9 +91,10 @@ def document_loader(corpus: CorpusDatasetType, task_metadata: TaskMetadata,
     ``Dataset.map``, which costs about as much as encoding with a small model.
     """
     from datasets import Dataset
-    from mteb._create_dataloaders import _custom_collate_fn, create_dataloader
     from mteb.types import PromptType
     from torch.utils.data import DataLoader
+
+    from medteb._mteb import create_dataloader, text_collate_fn
 
     if task_metadata.get_modalities(PromptType.document) != ["text"]:
         return create_dataloader(corpus, task_metadata=task_metadata,
@@ -108,7 +106,7 @@ def document_loader(corpus: CorpusDatasetType, task_metadata: TaskMetadata,
                        for t, b in zip(titles, bodies, strict=True)]
     columns["body"] = bodies
     return DataLoader(Dataset.from_dict(columns), batch_size=batch_size,
-                      collate_fn=_custom_collate_fn, shuffle=False)
+                      collate_fn=text_collate_fn(), shuffle=False)
 
 
 def unique_rows(keys: Sequence[Any]) -> tuple[list[int], np.ndarray]:
@@ -177,8 +175,9 @@ class ExactSearch:
                top_ranked: TopRankedDocumentsType | None = None, num_proc: int | None = None,
                **kwargs: Any) -> RetrievalOutputType:
         """Exact top-``top_k`` per query (over its candidates when ``top_ranked`` is given)."""
-        from mteb._create_dataloaders import create_dataloader
         from mteb.types import PromptType
+
+        from medteb._mteb import create_dataloader
 
         if self._corpus is None:
             raise ValueError("index() must be called before search()")

@@ -96,14 +96,21 @@ def query_encoder(model: Any, task_metadata: TaskMetadata) -> tuple[Encode, dict
     from medteb.models.asymmetric import AsymmetricEncoder
 
     if isinstance(model, AsymmetricEncoder):
+        from mteb.types import PromptType
+
+        from medteb.models.sides import EncodeContext
+
         side = model.query_side
         before, after = model.split_query_template(task_metadata)
+        context = EncodeContext(task_metadata, "test", "default", PromptType.query)
 
         def encode_pair(texts: list[str], batch_size: int) -> Any:
-            return side.encode([f"{before}{t}{after}" for t in texts], batch_size, False, "")
+            return side.encode([f"{before}{t}{after}" for t in texts], batch_size, False, "",
+                               context)
 
         torch_model = getattr(side, "model", None)
-        return encode_pair, _facts(torch_model, side.n_parameters, model.spec.query.max_length,
+        torch_model = getattr(torch_model, "model", torch_model)  # a side loaded as under -m
+        return encode_pair, _facts(torch_model, side.n_parameters, side.max_length,
                                    f"query encoder of the pair ({side.pooling} pooling)")
     st = getattr(model, "model", None)
     if st is not None and hasattr(st, "encode_query"):
@@ -113,11 +120,12 @@ def query_encoder(model: Any, task_metadata: TaskMetadata) -> tuple[Encode, dict
         n = sum(p.numel() for p in st.parameters())
         return encode_st, _facts(st, n, getattr(st, "max_seq_length", None),
                                  "sentence-transformers encode_query")
-    from mteb._create_dataloaders import _create_dataloader_from_texts
     from mteb.types import PromptType
 
+    from medteb._mteb import dataloader_from_texts
+
     def encode_mteb(texts: list[str], batch_size: int) -> Any:
-        return model.encode(_create_dataloader_from_texts(texts, batch_size=batch_size),
+        return model.encode(dataloader_from_texts(texts, batch_size=batch_size),
                             task_metadata=task_metadata, hf_split="test", hf_subset="default",
                             prompt_type=PromptType.query, batch_size=batch_size,
                             show_progress_bar=False)
@@ -291,8 +299,10 @@ def speed_test(config: SpeedConfig, on_progress: Callable[[str], None] = print) 
     measurement = measure(encode, texts, latency_queries=config.latency_queries,
                           batch_sizes=config.batch_sizes,
                           throughput_queries=config.throughput_queries, warmup=config.warmup)
-    return SpeedReport(
-        model_name=str(meta.name), model_revision=str(meta.revision),
+    from medteb.evaluation.runner import results_revision
+
+    return SpeedReport(  # filed next to the task results of a run on the same data
+        model_name=str(meta.name), model_revision=results_revision(str(meta.revision), [task]),
         data=label.label if label is not None else "MedTEB-Retrieval queries",
         dataset_revision=str(task.metadata.revision), measurement=measurement, facts=facts,
         setting=setting, memory=peak_memory_mb(facts["device"]),

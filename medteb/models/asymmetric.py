@@ -26,8 +26,8 @@ from mteb.models.abs_encoder import AbsEncoder
 from mteb.models.model_meta import ModelMeta, ScoringFunction
 from mteb.types import PromptType
 
+from medteb._vectors import l2_normalise
 from medteb.errors import MedtebError
-from medteb.models import model_slug
 from medteb.models.document_store import (
     DocumentStore,
     DocumentStoreError,
@@ -36,9 +36,12 @@ from medteb.models.document_store import (
     _key,
     default_store_root,
 )
+from medteb.models.fingerprint import weights_fingerprint
+from medteb.models.names import slug
 from medteb.models.sides import (
     DEFAULT_DOCUMENT_TEMPLATE,
     DEFAULT_QUERY_TEMPLATE,
+    EncodeContext,
     Side,
     SideConfig,
     load_side,
@@ -69,7 +72,9 @@ class AsymmetricSpec:
         truncate_dim: keep the first N dimensions of both sides (Matryoshka), then L2-normalise.
         name: the name results are filed under; default ``asym/<query>+<document>``.
         query_template: how a query is presented: ``{text}`` is the query, ``{instruction}`` the
-            task's instruction (paper Table 8). ``"{text}"`` turns instructions off.
+            task's instruction. The default, ``"{text}"``, presents it as it is (a side loaded
+            as under ``-m`` still adds the model's own prompts);
+            :data:`~medteb.models.sides.PAPER_QUERY_TEMPLATE` is the paper's Table 8.
         document_template: the same for documents; by default documents get no instruction.
         sts_side: which encoder embeds STS sentences (mteb passes no prompt type for STS); the
             default, ``query``, is the online path.
@@ -130,38 +135,52 @@ class AsymmetricSpec:
             DocumentStoreError: store-only mode finds no (or several) matching stored encoders.
         """
         self.check()
+        if document_only and self.store_only:  # before anything is loaded
+            raise MedtebError("store-only mode does not load the document model, so it cannot "
+                              "encode documents")
         store = DocumentStore(Path(self.store) if self.store else default_store_root())
         if self.store_only:
             identity = _stored_identity(store, self.document)
             _check_dimensions(identity.dim, identity.dim, self.truncate_dim, check_query=False)
             query = load_side(self.query, "query")
             return AsymmetricEncoder(self, query, None, identity, store)
-        if document_only and self.store_only:
-            raise MedtebError("store-only mode does not load the document model, so it cannot "
-                              "encode documents")
         query = None if document_only else load_side(self.query, "query")
         document = load_side(self.document, "document")
         identity = EncoderIdentity(
             name=self.document.name, revision=document.revision, pooling=document.pooling,
-            max_length=self.document.max_length, dtype=self.document.dtype, dim=document.dim,
+            max_length=document.max_length, dtype=self.document.dtype, dim=document.dim,
             n_parameters=document.n_parameters)
         return AsymmetricEncoder(self, query, document, identity,
                                  store if self.use_store else None)
 
 
 def _stored_identity(store: DocumentStore, config: SideConfig) -> EncoderIdentity:
-    pooling = None
-    if config.pooling != "auto" or Path(config.model).expanduser().is_dir():
-        pooling = resolve_pooling(config, "document")
-    matches = store.find_encoders(name=config.name, revision=config.revision, pooling=pooling,
+    """The stored encoder store-only mode uses: the one that matches ``config`` exactly.
+
+    A document model folder that is present is fingerprinted, so only vectors of exactly its
+    weights are used; vectors of an older revision of the same folder are refused, not re-used.
+    """
+    pooling = resolve_pooling(config, "document")
+    revision = config.revision
+    folder = Path(config.model).expanduser()
+    if revision is None and config.is_local and folder.is_dir():
+        revision = weights_fingerprint(folder.resolve())
+    matches = store.find_encoders(name=config.name, revision=revision, pooling=pooling,
                                   max_length=config.max_length, dtype=config.dtype)
-    wanted = (f"{config.name} (pooling {pooling or 'any'}, max length {config.max_length}, "
-              f"{config.dtype}{', revision ' + config.revision if config.revision else ''})")
+    wanted = (f"{config.name} (pooling {pooling or 'any'}, max length "
+              f"{config.max_length or 'any'}, {config.dtype}"
+              f"{', revision ' + revision if revision else ''})")
     if not matches:
-        stored = sorted({e.name for e in store.find_encoders()})
+        same_name = store.find_encoders(name=config.name)
+        stored = sorted({f"{e.name} (revision {e.revision}, {e.pooling})"
+                         for e in same_name or store.find_encoders()})
+        changed = (f"; {folder} is now revision {revision}: its weights changed since the "
+                   "vectors were stored, encode them again"
+                   if same_name and revision and config.revision is None else "")
         raise DocumentStoreError(
             f"store-only mode: {store.root} holds no document vectors from {wanted}; stored "
-            f"encoders: {', '.join(stored) or 'none'}. Run `medteb encode-documents` first")
+            f"encoders: {', '.join(stored) or 'none'}{changed}. Run `medteb encode-documents` "
+            "first")
     if len(matches) > 1:
         listed = "; ".join(f"revision {m.revision}, {m.pooling}" for m in matches)
         raise DocumentStoreError(
@@ -194,9 +213,8 @@ def _split_template(template: str, instruction: str) -> tuple[str, str]:
 
 
 def _normalise(vectors: np.ndarray, dim: int) -> np.ndarray:
-    vectors = np.ascontiguousarray(vectors[:, :dim], dtype=np.float32)
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return vectors / np.maximum(norms, np.finfo(np.float32).tiny)
+    """Matryoshka truncation to ``dim``, then L2 normalisation."""
+    return l2_normalise(vectors[:, :dim])
 
 
 @dataclass
@@ -223,7 +241,7 @@ class AsymmetricEncoder(AbsEncoder):
         pair = {
             "query": {"model": spec.query.model, "name": spec.query.name,
                       "revision": q.revision, "pooling": q.pooling,
-                      "max_length": spec.query.max_length, "dtype": spec.query.dtype,
+                      "max_length": q.max_length, "dtype": spec.query.dtype,
                       "dim": q.dim, "n_parameters": q.n_parameters},
             "document": {"model": spec.document.model, **d.to_dict()},
             "truncate_dim": spec.truncate_dim,
@@ -234,8 +252,8 @@ class AsymmetricEncoder(AbsEncoder):
         identity = {k: v for k, v in pair.items() if k not in ("query", "document")}
         identity["query"] = {k: v for k, v in pair["query"].items() if k != "model"}
         identity["document"] = d.to_dict()
-        name = spec.name or (f"asym/{model_slug(spec.query.name)}"
-                             f"+{model_slug(spec.document.name)}")
+        name = spec.name or (f"asym/{slug(spec.query.name)}"
+                             f"+{slug(spec.document.name)}")
         uses_instructions = any("{instruction}" in t
                                 for t in (spec.query_template, spec.document_template))
         return ModelMeta.create_empty(overwrites={
@@ -244,7 +262,7 @@ class AsymmetricEncoder(AbsEncoder):
             "loader_kwargs": {"asymmetric": pair},
             "n_parameters": q.n_parameters + d.n_parameters,
             "memory_usage_mb": round((q.n_parameters + d.n_parameters) * 4 / 2**20, 2),
-            "max_tokens": spec.query.max_length,
+            "max_tokens": q.max_length or None,
             "embed_dim": self.dim,
             "open_weights": None,
             "framework": ["PyTorch"],
@@ -292,19 +310,22 @@ class AsymmetricEncoder(AbsEncoder):
             self.counts.query_texts += len(formatted)
             self.counts.calls.append(("query", len(formatted)))
             batch_size = self.spec.query.batch_size or int(kwargs.get("batch_size", 32))
-            raw = self.query_side.encode(formatted, batch_size, show,
-                                         f"Encoding queries ({self.spec.query.name})")
+            raw = self.query_side.encode(
+                formatted, batch_size, show, f"Encoding queries ({self.spec.query.name})",
+                EncodeContext(task_metadata, hf_split, hf_subset, prompt_type))
         else:
             formatted = self._format(texts, self.spec.document_template, task_metadata,
                                      prompt_type)
             raw = self._encode_documents(formatted, task_metadata, hf_split, hf_subset,
-                                         int(kwargs.get("batch_size", 32)), show)
+                                         int(kwargs.get("batch_size", 32)), show, prompt_type)
         return _normalise(raw, self.dim)
 
     def _encode_documents(self, texts: list[str], task_metadata: TaskMetadata, hf_split: str,
-                          hf_subset: str, batch_size: int, show: bool) -> np.ndarray:
+                          hf_subset: str, batch_size: int, show: bool,
+                          prompt_type: PromptType | None) -> np.ndarray:
         batch_size = self.spec.document.batch_size or batch_size
         document = self.document_side
+        context = EncodeContext(task_metadata, hf_split, hf_subset, prompt_type)
 
         def encode(chunk: list[str]) -> np.ndarray:
             if document is None:
@@ -312,7 +333,7 @@ class AsymmetricEncoder(AbsEncoder):
             self.counts.document_texts += len(chunk)
             self.counts.calls.append(("document", len(chunk)))
             return document.encode(chunk, batch_size, show,
-                                   f"Encoding documents ({self.spec.document.name})")
+                                   f"Encoding documents ({self.spec.document.name})", context)
 
         if self.store is None:
             return encode(texts)

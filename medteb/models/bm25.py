@@ -20,7 +20,7 @@ import numpy as np
 from mteb.models.abs_encoder import AbsEncoder
 from mteb.models.model_meta import ModelMeta, ScoringFunction
 
-from medteb.models import BM25_NAME as NAME
+from medteb.models.names import BM25_NAME as NAME
 
 if TYPE_CHECKING:
     from collections.abc import Iterable

@@ -193,12 +193,16 @@ class DocumentStore:
             encode: encodes a list of texts; None means store-only (a miss is an error).
 
         Raises:
-            DocumentStoreError: store-only and some texts have no stored vector.
+            DocumentStoreError: no texts at all, or store-only and some texts have no stored
+                vector.
         """
+        if len(texts) == 0:
+            raise DocumentStoreError(
+                f"no documents to look up or encode for {entry.task} ({entry.split}, subset "
+                f"{entry.subset or 'default'}): the task's corpus is empty")
         stored, missing = self.lookup(identity, entry, texts)
         self.stats.reused += len(texts) - len(missing)
-        if not missing:
-            assert stored is not None
+        if not missing and stored is not None:
             return stored
         if encode is None:
             raise DocumentStoreError(

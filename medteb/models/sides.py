@@ -1,16 +1,17 @@
 """One side of an asymmetric pair: a model that turns texts into raw (unnormalised) vectors.
 
-A side is either a sentence-transformers model, which keeps its own pooling, or a plain
-transformers model pooled explicitly:
+One policy (docs/asymmetric_models.md): by default (``pooling="auto"``) a side is loaded by the
+same loader as ``medteb run -m`` (:func:`medteb.models.load_model`) and encodes through it, so a
+side embeds exactly as that model does alone: its own pooling, its own prompts, its own maximum
+length. A pair of one model with itself therefore scores exactly as the model alone.
+
+An explicit pooling loads a plain transformers model and pools it MedTEB's way instead:
 
 - ``cls``: the final hidden state of the first token (BERT-style query encoders);
 - ``mean``: the attention-masked mean of the final hidden states;
 - ``last-token``: the tokenizer's EOS token is appended (unless the tokenizer already ends every
   sequence with it) and its final hidden state is the embedding — how the MedTEB paper pools its
   decoder-only document encoder (Appendix G).
-
-``auto`` picks sentence-transformers when the model folder has ``modules.json`` and otherwise
-the role's default: ``cls`` for queries, ``last-token`` for documents.
 """
 
 from __future__ import annotations
@@ -23,20 +24,39 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 import numpy as np
 
 from medteb.errors import MedtebError, UnknownModelError
-from medteb.models import looks_like_path, model_slug, weights_fingerprint
+from medteb.models import weights_fingerprint
+from medteb.models.names import local_model_name, looks_like_path
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+
+    from mteb.abstasks.task_metadata import TaskMetadata
+    from mteb.types import PromptType
 
 logger = logging.getLogger(__name__)
 
 POOLINGS = ("auto", "cls", "mean", "last-token")
 DTYPES = ("float32", "float16", "bfloat16")
 Role = Literal["query", "document"]
-ROLE_DEFAULT_POOLING: dict[str, str] = {"query": "cls", "document": "last-token"}
-#: how a query is presented: the task's instruction (paper Table 8) before it
-DEFAULT_QUERY_TEMPLATE = "Instruct: {instruction}\nQuery: {text}"
+#: what ``auto`` resolves to: the model's own pooling, as ``medteb run -m`` loads it
+MODEL_POOLING = "model"
+#: the default presentation of a query: as it is (the model's own prompts still apply)
+DEFAULT_QUERY_TEMPLATE = "{text}"
+#: the paper's Table 8 presentation (``--paper-instructions``): the task's instruction first
+PAPER_QUERY_TEMPLATE = "Instruct: {instruction}\nQuery: {text}"
 DEFAULT_DOCUMENT_TEMPLATE = "{text}"
+#: maximum input length of an explicitly pooled side when none is given (the paper's)
+DEFAULT_MAX_LENGTH = 512
+
+
+@dataclass(frozen=True)
+class EncodeContext:
+    """What mteb says about a batch to encode; a side loaded as under ``-m`` passes it on."""
+
+    task_metadata: TaskMetadata
+    hf_split: str
+    hf_subset: str
+    prompt_type: PromptType | None
 
 
 class PoolingError(MedtebError, ValueError):
@@ -49,8 +69,10 @@ class SideConfig:
 
     Attributes:
         model: a local model folder or a Hugging Face model name.
-        pooling: ``auto``, ``cls``, ``mean`` or ``last-token`` (see the module docstring).
-        max_length: inputs are truncated to this many tokens (the paper uses 512).
+        pooling: ``auto`` (the model as ``medteb run -m`` loads it), ``cls``, ``mean`` or
+            ``last-token`` (see the module docstring).
+        max_length: inputs are truncated to this many tokens; None means the model's own
+            (``auto``) or 512, the paper's (an explicit pooling).
         batch_size: encoding batch size; None uses the batch size mteb passes.
         device: torch device; None picks CUDA when available.
         dtype: weights' dtype: ``float32``, ``float16`` or ``bfloat16``.
@@ -59,7 +81,7 @@ class SideConfig:
 
     model: str
     pooling: str = "auto"
-    max_length: int = 512
+    max_length: int | None = None
     batch_size: int | None = None
     device: str | None = None
     dtype: str = "float32"
@@ -73,7 +95,7 @@ class SideConfig:
         if self.dtype not in DTYPES:
             raise MedtebError(f"unknown {role} dtype {self.dtype!r}; choose one of "
                               f"{', '.join(DTYPES)}")
-        if self.max_length < 2:
+        if self.max_length is not None and self.max_length < 2:
             raise MedtebError(f"{role} max length must be at least 2 tokens, got "
                               f"{self.max_length}")
         if self.batch_size is not None and self.batch_size < 1:
@@ -90,7 +112,7 @@ class SideConfig:
     def name(self) -> str:
         """The name recorded in results: ``local/<folder>`` for a path, else the Hub name."""
         if self.is_local:
-            return f"local/{model_slug(Path(self.model).expanduser().resolve().name)}"
+            return local_model_name(self.model)
         return self.model
 
 
@@ -102,9 +124,10 @@ class Side(Protocol):
     revision: str
     n_parameters: int
     dim: int
+    max_length: int
 
     def encode(self, texts: Sequence[str], batch_size: int, show_progress: bool,
-               desc: str) -> np.ndarray: ...
+               desc: str, context: EncodeContext | None = None) -> np.ndarray: ...
 
 
 def load_side(config: SideConfig, role: Role) -> Side:
@@ -117,30 +140,14 @@ def load_side(config: SideConfig, role: Role) -> Side:
     """
     config.check(role)
     pooling = resolve_pooling(config, role)
-    if pooling == "sentence-transformers":
-        return SentenceTransformerSide(config, role)
+    if pooling == MODEL_POOLING:
+        return ModelSide(config, role)
     return PooledSide(config, role, pooling)
 
 
 def resolve_pooling(config: SideConfig, role: Role) -> str:
-    """``cls``/``mean``/``last-token``, or ``sentence-transformers`` for ``auto`` on an ST model."""
-    if config.pooling != "auto":
-        return config.pooling
-    if config.is_local:
-        is_st = (Path(config.model).expanduser() / "modules.json").is_file()
-    else:
-        is_st = _hub_has_modules_json(config.model)
-    return "sentence-transformers" if is_st else ROLE_DEFAULT_POOLING[role]
-
-
-def _hub_has_modules_json(name: str) -> bool:
-    from huggingface_hub import hf_hub_download
-
-    try:
-        hf_hub_download(name, "modules.json")
-    except Exception:  # offline, missing file, unknown repo: all mean "not known to be ST"
-        return False
-    return True
+    """``cls``/``mean``/``last-token``, or :data:`MODEL_POOLING` (the model's own) for ``auto``."""
+    return MODEL_POOLING if config.pooling == "auto" else config.pooling
 
 
 def _torch_dtype(name: str) -> Any:
@@ -169,35 +176,60 @@ def _load_error(config: SideConfig, role: Role, err: Exception) -> UnknownModelE
                              f"{type(err).__name__}: {err}")
 
 
-class SentenceTransformerSide:
-    """A sentence-transformers model; its own pooling (and normalisation, if any) applies."""
+class ModelSide:
+    """A side loaded as ``medteb run -m`` loads the model, encoding through the same mteb model.
 
-    pooling = "sentence-transformers"
+    Texts reach the model's own ``encode`` with the task, split and prompt type of the call, so
+    its pooling, prompts and normalisation are exactly those of the model alone.
+    """
+
+    pooling = MODEL_POOLING
 
     def __init__(self, config: SideConfig, role: Role) -> None:
-        from sentence_transformers import SentenceTransformer
+        from medteb.models import load_model
 
         self.config = config
+        kwargs: dict[str, Any] = {}
+        if config.dtype != "float32":
+            kwargs["model_kwargs"] = {"dtype": _torch_dtype(config.dtype)}
         try:
-            self.model = SentenceTransformer(
-                str(Path(config.model).expanduser()) if config.is_local else config.model,
-                device=_device(config.device), local_files_only=config.is_local,
-                model_kwargs={"dtype": _torch_dtype(config.dtype)},
-            )
-        except Exception as err:
+            self.model = load_model(config.model, config.revision, _device(config.device),
+                                    **kwargs)
+        except Exception as err:  # UnknownModelError too: say which side
             raise _load_error(config, role, err) from err
-        self.model.max_seq_length = config.max_length
-        first = self.model[0]
-        self.revision = _revision(config, getattr(first, "auto_model", None))
-        self.n_parameters = sum(p.numel() for p in self.model.parameters())
-        dimension = getattr(self.model, "get_embedding_dimension", None)
-        dimension = dimension or self.model.get_sentence_embedding_dimension  # ST < 6
-        self.dim = int(dimension())
+        inner = getattr(self.model, "model", None)
+        if config.max_length is not None and hasattr(inner, "max_seq_length"):
+            inner.max_seq_length = config.max_length
+        meta = self.model.mteb_model_meta
+        self.revision = config.revision or str(meta.revision)
+        self.max_length = int(getattr(inner, "max_seq_length", None) or meta.max_tokens or 0)
+        parameters = getattr(inner, "parameters", None)
+        self.n_parameters = int(meta.n_parameters or (
+            sum(p.numel() for p in parameters()) if parameters else 0))
+        dimension = getattr(inner, "get_embedding_dimension", None) or getattr(
+            inner, "get_sentence_embedding_dimension", None)  # ST < 6 has only the second
+        self.dim = int((dimension() if dimension else None) or meta.embed_dim or 0)
+        if self.dim < 1:
+            raise UnknownModelError(f"{role} model {config.model!r}: its embedding dimension "
+                                    f"is unknown; choose an explicit --{role}-pooling")
 
     def encode(self, texts: Sequence[str], batch_size: int, show_progress: bool,
-               desc: str) -> np.ndarray:
-        vectors = self.model.encode(list(texts), batch_size=batch_size,
-                                    show_progress_bar=show_progress, convert_to_numpy=True)
+               desc: str, context: EncodeContext | None = None) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        if context is None:
+            raise MedtebError(f"{self.config.model}: a model side encodes only within a task")
+        from datasets import Dataset
+        from torch.utils.data import DataLoader
+
+        loader = DataLoader(Dataset.from_dict({"text": list(texts)}), batch_size=batch_size,
+                            collate_fn=lambda rows: {"text": [row["text"] for row in rows]})
+        vectors = self.model.encode(loader, task_metadata=context.task_metadata,
+                                    hf_split=context.hf_split, hf_subset=context.hf_subset,
+                                    prompt_type=context.prompt_type, batch_size=batch_size,
+                                    show_progress_bar=show_progress)
+        if hasattr(vectors, "detach"):
+            vectors = vectors.detach().float().cpu().numpy()
         return np.asarray(vectors, dtype=np.float32)
 
 
@@ -208,6 +240,7 @@ class PooledSide:
         from transformers import AutoModel, AutoTokenizer
 
         self.config, self.pooling = config, pooling
+        self.max_length = config.max_length or DEFAULT_MAX_LENGTH
         source = str(Path(config.model).expanduser()) if config.is_local else config.model
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(source,
@@ -237,10 +270,10 @@ class PooledSide:
         Returns:
             ``input_ids`` and ``attention_mask`` tensors (right-padded).
         """
-        return tokenize_for_pooling(self.tokenizer, texts, self.pooling, self.config.max_length)
+        return tokenize_for_pooling(self.tokenizer, texts, self.pooling, self.max_length)
 
     def encode(self, texts: Sequence[str], batch_size: int, show_progress: bool,
-               desc: str) -> np.ndarray:
+               desc: str, context: EncodeContext | None = None) -> np.ndarray:
         import torch
         from tqdm.auto import tqdm
 

@@ -6,6 +6,11 @@ new-task average (Retrieval, Rerank, STS); the report gives Spearman's rho with 
 (``scipy.stats.spearmanr``), Kendall's tau, a bootstrap confidence interval for rho and the
 pairwise Spearman matrix of the five tasks.
 
+Models are grouped by their declared setting (``submission.yaml``). Results that declare none
+(a folder written by ``medteb run`` or mteb, not added with ``medteb submit``) form their own
+group, :data:`UNDECLARED`, since zero-shot and fine-tuned models may be mixed there; such results
+computed on the bundled sample join the ``sample`` group, as ``medteb submit`` would file them.
+
 Bootstrap: percentile interval over :data:`BOOTSTRAP_RESAMPLES` resamples of the models (with
 replacement, numpy ``default_rng(BOOTSTRAP_SEED)``); a resample in which either average is
 constant has no rho and is dropped (the report says how many were used).
@@ -18,14 +23,38 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from medteb.benchmark.definitions import BENCHMARK_ORDER, CMEDQA_TASKS, NEW_TASKS
+from medteb.benchmark.definitions import BENCHMARK_ORDER, CMEDQA_TASKS, NEW_TASKS, mean
 from medteb.errors import MedtebError
-from medteb.results.layout import Entry
-from medteb.results.leaderboard import TASK_COLUMNS, mean
+from medteb.results.layout import Entry, RunEntry
+from medteb.results.leaderboard import TASK_COLUMNS
 
 BOOTSTRAP_RESAMPLES = 10_000
 BOOTSTRAP_SEED = 0
 CONFIDENCE = 0.95
+UNDECLARED = "undeclared"
+
+#: how each group is named in the report's title
+GROUP_TITLES = {
+    "zero-shot": "zero-shot",
+    "fine-tuned": "fine-tuned",
+    "sample": "sample: a smoke test on the bundled sample, not the benchmark",
+    UNDECLARED: "undeclared: results that declare no setting (not added with `medteb submit`); "
+                "zero-shot and fine-tuned models may be mixed",
+}
+
+
+def group_of(entry: Entry | RunEntry) -> str:
+    """The group an entry is reported in: its setting, or :data:`UNDECLARED` (or ``sample``)."""
+    if isinstance(entry, Entry):
+        return entry.setting
+    return "sample" if entry.sample else UNDECLARED
+
+
+def default_group(entries: Iterable[Entry | RunEntry]) -> str:
+    """``zero-shot`` (the paper's Table 2) when any entry has it, else :data:`UNDECLARED` when
+    any entry is undeclared, else ``zero-shot``."""
+    groups = {group_of(e) for e in entries}
+    return "zero-shot" if "zero-shot" in groups or UNDECLARED not in groups else UNDECLARED
 
 
 @dataclass(frozen=True)
@@ -91,7 +120,8 @@ class CorrelationReport:
     def to_markdown(self) -> str:
         """Table 2 first, then the robustness checks, the matrix and the models used."""
         lines = [
-            f"# Rank correlation: CMedQA vs MedTEB's new tasks ({self.setting})", "",
+            f"# Rank correlation: CMedQA vs MedTEB's new tasks "
+            f"({GROUP_TITLES.get(self.setting, self.setting)})", "",
             f"{len(self.models)} models with all five tasks.", "",
             "| Benchmark | Avg Score | Spearman (p-value) |", "|---|---:|---|",
             f"| CMedQA | {self.cmedqa_mean:.2f} | {self.spearman_rho:.3f} "
@@ -116,27 +146,32 @@ class CorrelationReport:
         return "\n".join(lines) + "\n"
 
 
-def correlation_report(entries: Iterable[Entry], setting: str = "zero-shot") -> CorrelationReport:
-    """Compute the report over the entries of one setting.
+def correlation_report(entries: Iterable[Entry | RunEntry],
+                       setting: str = "zero-shot") -> CorrelationReport:
+    """Compute the report over the entries of one group.
 
     Args:
-        entries: loaded ``results/`` entries (:func:`medteb.results.layout.load_entries`).
-        setting: ``zero-shot`` (the paper's Table 2), ``fine-tuned`` or ``sample``.
+        entries: loaded ``results/`` entries (:func:`medteb.results.layout.load_entries`) and
+            undeclared ones (:func:`medteb.results.layout.load_run_entries`).
+        setting: ``zero-shot`` (the paper's Table 2), ``fine-tuned``, ``sample`` or
+            :data:`UNDECLARED`.
 
     Raises:
-        MedtebError: fewer than three models have all five tasks.
+        MedtebError: fewer than three models of the group have all five tasks.
     """
     import numpy as np
     from scipy import stats
 
+    entries = list(entries)
     models: list[ModelPoint] = []
     task_scores: list[list[float]] = []
     skipped: list[tuple[str, str]] = []
-    chosen = sorted((e for e in entries if e.setting == setting),
-                    key=lambda e: (e.submission.display_name, e.model_name, e.revision))
-    for entry in chosen:
+    chosen = sorted((e for e in entries if group_of(e) == setting), key=_sort_key)
+    names = [_name(e) for e in chosen]
+    for entry, name in zip(chosen, names, strict=True):
+        if names.count(name) > 1:
+            name = f"{name} ({entry.revision})"
         missing = [t for t in BENCHMARK_ORDER if t not in entry.scores]
-        name = entry.submission.display_name
         if missing:
             skipped.append((name, f"no result for {', '.join(missing)}"))
             continue
@@ -145,9 +180,12 @@ def correlation_report(entries: Iterable[Entry], setting: str = "zero-shot") -> 
         models.append(ModelPoint(name, 100 * cmedqa, 100 * new))  # type: ignore[operator]
         task_scores.append([entry.scores[t] for t in BENCHMARK_ORDER])
     if len(models) < 3:
+        others = sorted({group_of(e) for e in entries} - {setting})
+        hint = (f"; other groups here: {', '.join(others)} (--setting)" if others else "")
         raise MedtebError(
             f"the {setting!r} setting has {len(models)} model(s) with all five tasks; a rank "
-            "correlation needs at least 3 (see `medteb leaderboard` for what results/ holds)"
+            f"correlation needs at least 3{hint} (see `medteb leaderboard` for what results/ "
+            "holds)"
         )
     x = np.array([m.cmedqa_avg for m in models])
     y = np.array([m.new_avg for m in models])
@@ -161,6 +199,14 @@ def correlation_report(entries: Iterable[Entry], setting: str = "zero-shot") -> 
         kendall_p=float(tau_p), ci_low=low, ci_high=high, resamples_used=used,
         task_matrix=tuple(tuple(float(v) for v in row) for row in matrix),
     )
+
+
+def _name(entry: Entry | RunEntry) -> str:
+    return entry.submission.display_name if isinstance(entry, Entry) else entry.model_name
+
+
+def _sort_key(entry: Entry | RunEntry) -> tuple[str, str, str]:
+    return (_name(entry), entry.model_name, entry.revision)
 
 
 def _bootstrap_ci(x: Any, y: Any) -> tuple[float, float, int]:

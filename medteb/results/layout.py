@@ -15,6 +15,7 @@ from typing import Any, Literal
 from mteb.cache import ResultCache
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from medteb.benchmark.definitions import SETTINGS
 from medteb.errors import ResultsError
 
 
@@ -37,6 +38,22 @@ class ResultsFolder(ResultCache):
         if remote:
             return path
         return self.cache_path / path.relative_to(self.cache_path / "results")
+
+
+def model_folder(root: str | Path, meta: Any) -> Path:
+    """``<root>/<org__model>/<revision>``: where one model revision's files go (mteb's naming).
+
+    Also the layout of ``--prediction-folder``, so that each model's predictions stay apart.
+    """
+    return ResultsFolder(root).get_task_result_path("_", meta).parent
+
+
+def predictions_file(root: str | Path, task: str, model_name: str, revision: str) -> Path:
+    """A task's saved predictions under ``root``: in the model's own folder (``medteb run``
+    writes there), else ``<root>/<task>_predictions.json`` (mteb's flat layout)."""
+    name = f"{task}_predictions.json"
+    nested = ResultsFolder(root).get_task_result_path("_", model_name, revision).parent / name
+    return nested if nested.is_file() else Path(root) / name
 
 
 # --- MedTEB's records next to mteb's result files -------------------------------------------
@@ -82,7 +99,7 @@ class Submission(BaseModel):
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    setting: Literal["zero-shot", "fine-tuned", "sample"]
+    setting: Literal[SETTINGS]  # type: ignore[valid-type]
     display_name: str = Field(min_length=1, max_length=80)
     provenance: Literal["reported", "reproduced"]
     source: str = Field(min_length=1)
@@ -139,6 +156,21 @@ class SpeedResult(BaseModel):
         if not entries:
             raise ValueError("MedTEB-Speed.json has no score entry")
         return entries[0]
+
+
+def check_not_leaderboard_source(folder: str | Path) -> None:
+    """Refuse to write a run's output into a folder that holds leaderboard entries.
+
+    Raises:
+        ResultsError: ``folder`` has a ``<org__model>/<revision>/submission.yaml``.
+    """
+    root = Path(folder)
+    entry = next(root.glob(f"*/*/{SUBMISSION_FILE}"), None) if root.is_dir() else None
+    if entry is not None:
+        raise ResultsError(
+            f"{root} holds leaderboard entries ({entry.parent.relative_to(root)} has a "
+            f"{SUBMISSION_FILE}); write runs to another --output-folder (default ./runs) and "
+            "add them with `medteb submit`, the only writer of the leaderboard's results")
 
 
 def read_submission(folder: Path) -> Submission:
@@ -222,16 +254,12 @@ def load_entries(results_dir: str | Path) -> tuple[list[Entry], list[str]]:
     Raises:
         ResultsError: a folder has results but a broken ``submission.yaml`` / result file.
     """
-    from mteb.results import TaskResult
-
-    from medteb.benchmark.definitions import BENCHMARK_ORDER
-
     root = Path(results_dir)
     if not root.is_dir():
         raise ResultsError(f"results folder {str(root)!r} does not exist")
     entries: list[Entry] = []
     skipped: list[str] = []
-    for folder in sorted(p for p in root.glob("*/*") if p.is_dir()):
+    for folder in _revision_folders(root):
         where = f"{folder.parent.name}/{folder.name}"
         if not (folder / "model_meta.json").is_file():
             skipped.append(f"{where}: no model_meta.json")
@@ -241,16 +269,73 @@ def load_entries(results_dir: str | Path) -> tuple[list[Entry], list[str]]:
             continue
         submission = read_submission(folder)
         meta = json.loads((folder / "model_meta.json").read_text(encoding="utf-8"))
-        scores: dict[str, float] = {}
-        for task in BENCHMARK_ORDER:
-            path = folder / f"{task}.json"
-            if path.is_file():
-                try:
-                    scores[task] = float(TaskResult.from_disk(path).get_score(splits=["test"]))
-                except Exception as err:
-                    raise ResultsError(f"{path}: not a readable mteb result: {err}") from err
+        scores, _ = _read_scores(folder)
         reference = meta.get("reference")
         entries.append(Entry(model_name=str(meta.get("name")), revision=folder.name,
                              submission=submission, scores=scores, speed=read_speed(folder),
                              folder=where, reference=_web_link(reference)))
     return entries, skipped
+
+
+@dataclass(frozen=True)
+class RunEntry:
+    """A model revision as ``medteb run`` or mteb writes it: no ``submission.yaml``, so no
+    declared setting. ``sample``: a MedTEB task was computed on the bundled sample."""
+
+    model_name: str
+    revision: str
+    scores: dict[str, float]
+    sample: bool
+
+
+def load_run_entries(folder: str | Path) -> list[RunEntry]:
+    """The model revisions of a run's output folder that have no ``submission.yaml``.
+
+    ``folder`` is a ``medteb run --output-folder`` (``<org__model>/<revision>/``), or an mteb
+    cache with a ``results/`` level in between.
+
+    Raises:
+        ResultsError: the folder does not exist, or a result file is unreadable.
+    """
+    root = Path(folder)
+    if not root.is_dir():
+        raise ResultsError(f"results folder {str(root)!r} does not exist")
+    if not any(root.glob("*/*/model_meta.json")) and (root / "results").is_dir():
+        root = root / "results"  # mteb's ResultCache layout
+    runs = []
+    for revision in _revision_folders(root):
+        meta_path = revision / "model_meta.json"
+        if (revision / SUBMISSION_FILE).is_file() or not meta_path.is_file():
+            continue
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        scores, revisions = _read_scores(revision)
+        runs.append(RunEntry(model_name=str(meta.get("name") or revision.parent.name),
+                             revision=revision.name, scores=scores,
+                             sample=any(r.startswith("sample-") for r in revisions.values())))
+    return runs
+
+
+def _revision_folders(root: Path) -> list[Path]:
+    # hidden folders (a submission's staging folder, .git, ...) are not entries
+    return sorted(p for p in root.glob("*/*") if p.is_dir()
+                  and not p.parent.name.startswith(".") and not p.name.startswith("."))
+
+
+def _read_scores(folder: Path) -> tuple[dict[str, float], dict[str, str]]:
+    """{task: main score} and {task: dataset revision} of the benchmark's tasks in ``folder``."""
+    from mteb.results import TaskResult
+
+    from medteb.benchmark.definitions import BENCHMARK_ORDER
+
+    scores: dict[str, float] = {}
+    revisions: dict[str, str] = {}
+    for task in BENCHMARK_ORDER:
+        path = folder / f"{task}.json"
+        if path.is_file():
+            try:
+                result = TaskResult.from_disk(path)
+                scores[task] = float(result.get_score(splits=["test"]))
+            except Exception as err:
+                raise ResultsError(f"{path}: not a readable mteb result: {err}") from err
+            revisions[task] = str(result.dataset_revision)
+    return scores, revisions

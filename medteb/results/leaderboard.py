@@ -12,18 +12,16 @@ from the unrounded task scores and only when every task of the group is present.
 from __future__ import annotations
 
 import html
-import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from medteb.benchmark.definitions import BENCHMARK_ORDER, CMEDQA_TASKS, NEW_TASKS, SETTINGS
+from medteb.benchmark.definitions import AVERAGES, BENCHMARK_ORDER, SETTINGS, paper_averages
 from medteb.results.layout import SETTING_TITLES, Entry
 
 #: column label of each task, in the paper's order
 TASK_COLUMNS = dict(zip(BENCHMARK_ORDER, ("CMedQA-v1", "CMedQA-v2", "Retrieval", "Rerank", "STS"),
                         strict=True))
-AVERAGE_COLUMNS = {"Avg": BENCHMARK_ORDER, "CMedQA avg": CMEDQA_TASKS, "New-task avg": NEW_TASKS}
 FIGURE_NAME = "leaderboard"  # leaderboard.png / leaderboard.svg next to leaderboard.md
 
 SETTING_NOTES = {
@@ -43,13 +41,6 @@ SETTING_NOTES = {
         "are **not benchmark results** and are not comparable with the boards above."
     ),
 }
-
-
-def mean(values: Sequence[float | None]) -> float | None:
-    """The mean, or None if any value is missing (the paper averages complete rows only)."""
-    if not values or any(v is None for v in values):
-        return None
-    return math.fsum(values) / len(values)  # type: ignore[arg-type]
 
 
 def format_params(n: int | None) -> str:
@@ -128,13 +119,14 @@ class Row:
         return f"{format_params(self.params_query)} / {format_params(self.params_document)}"
 
     def average(self, column: str) -> float | None:
-        """One of :data:`AVERAGE_COLUMNS` (0–1), None unless all its tasks are present."""
-        return mean([self.scores.get(t) for t in AVERAGE_COLUMNS[column]])
+        """One of the paper's :data:`~medteb.benchmark.definitions.AVERAGES` (0–1), None
+        unless all its tasks are present."""
+        return paper_averages(self.scores)[column]
 
     def values(self) -> dict[str, float | None]:
         """Every score column, 0–1: the five tasks, then the three averages."""
         out: dict[str, float | None] = {c: self.scores.get(t) for t, c in TASK_COLUMNS.items()}
-        out.update({c: self.average(c) for c in AVERAGE_COLUMNS})
+        out.update(paper_averages(self.scores))
         return out
 
     def to_dict(self, rank: int | None = None) -> dict[str, Any]:
@@ -178,7 +170,7 @@ class Board:
     def marks(self) -> dict[str, tuple[float | None, float | None]]:
         """Best and second-best displayed value (rounded to 0.01 on 0–100) of each column."""
         result = {}
-        for column in [*TASK_COLUMNS.values(), *AVERAGE_COLUMNS]:
+        for column in [*TASK_COLUMNS.values(), *AVERAGES]:
             shown = sorted({round(100 * v, 2) for r in self.rows
                             if (v := r.values()[column]) is not None}, reverse=True)
             result[column] = (shown[0] if shown else None, shown[1] if len(shown) > 1 else None)
@@ -242,7 +234,7 @@ class Leaderboard:
             return [*lines, "No results yet.", ""]
         complete = sum(r.average("Avg") is not None for r in board.rows)
         lines += [f"{n} model{'s' * (n != 1)}, {complete} with all five tasks.", ""]
-        score_columns = [*TASK_COLUMNS.values(), *AVERAGE_COLUMNS]
+        score_columns = [*TASK_COLUMNS.values(), *AVERAGES]
         header = ["Rank", "Model", "Params (Q/D)", *score_columns, "QPS", "Source"]
         lines += ["| " + " | ".join(header) + " |",
                   "|---:|---|---|" + "---:|" * (len(score_columns) + 1) + "---|"]

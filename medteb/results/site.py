@@ -25,13 +25,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
 
-from medteb.benchmark.definitions import SETTINGS
+from medteb.benchmark.definitions import AVERAGES, SETTINGS
 from medteb.errors import MedtebError
 from medteb.results.correlation import CorrelationReport, correlation_report
 from medteb.results.figure import figure_points, svg_scatter
 from medteb.results.layout import SETTING_TITLES, Entry
 from medteb.results.leaderboard import (
-    AVERAGE_COLUMNS,
     SETTING_NOTES,
     TASK_COLUMNS,
     Board,
@@ -180,8 +179,9 @@ def build_site(entries: Iterable[Entry], results_url: str = "../results") -> Sit
     entries = list(entries)
     correlations: dict[str, CorrelationReport | str] = {}
     for setting in SETTINGS:
-        try:
-            correlations[setting] = correlation_report(entries, setting)
+        try:  # each view's own entries only: the report's hint at other groups is the CLI's
+            correlations[setting] = correlation_report(
+                [e for e in entries if e.setting == setting], setting)
         except MedtebError as err:  # fewer than three models with all five tasks
             correlations[setting] = str(err)
     return Site(Leaderboard.from_entries(entries, figure=None), correlations, citations(),
@@ -214,7 +214,7 @@ def _table(board: Board, results_url: str) -> str:
     s = board.setting
     n, complete = len(board.rows), sum(r.average("Avg") is not None for r in board.rows)
     columns = [("Rank", "num", "asc"), ("Model", "text", "asc"), ("Params (Q/D)", "num", "asc"),
-               *((c, "num", "desc") for c in [*TASK_COLUMNS.values(), *AVERAGE_COLUMNS]),
+               *((c, "num", "desc") for c in [*TASK_COLUMNS.values(), *AVERAGES]),
                ("QPS", "num", "desc"), ("Source", "text", "asc")]
     extra = {"Rank": ' aria-sort="ascending"', "Model": ' class="model"'}
     head = "".join(

@@ -17,24 +17,22 @@ Dataset revisions (see docs/submitting_results.md):
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
-from medteb.benchmark.definitions import BENCHMARK_ORDER, NEW_TASKS, load_definitions
+from medteb.benchmark.definitions import BENCHMARK_ORDER, NEW_TASKS
 from medteb.errors import SubmissionError
+from medteb.results.checks import check_result_files, read_meta
 from medteb.results.layout import (
     PROVENANCE_KEY,
     SPEED_FILE,
     SUBMISSION_FILE,
     Submission,
-    read_speed,
 )
+from medteb.results.revisions import check_revisions, sample_apart
 
 # Letters, digits, '.', '_', '-': nothing that leaves results/ or means something in markdown.
 _PART = r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}"
@@ -148,7 +146,78 @@ def _check_folder(folder: Path, root: Path, results: Path, options: SubmitOption
                   context: _Context, problems: list[str]) -> PlannedEntry | None:
     where = str(folder.relative_to(root)) if folder != root else folder.name
     start = len(problems)
-    meta = _read_meta(folder, where, problems)
+    meta = read_meta(folder, where, problems)
+    name, revision = _check_identity(meta, where, problems)
+    if problems[start:]:
+        return None
+    declared = f"{name.replace('/', '__')}/{revision}"
+    if folder != root and (folder.parent.name, folder.name) != tuple(declared.split("/")):
+        problems.append(f"{where}: inconsistent model meta: the folder says "
+                        f"{folder.parent.name}/{folder.name} but model_meta.json says {declared}")
+    n_parameters = meta.get("n_parameters")
+    if not isinstance(n_parameters, int) or n_parameters < 0:
+        problems.append(f"{where}/model_meta.json: missing model parameters ('n_parameters' is "
+                        f"{n_parameters!r}; give the parameter count, 0 for non-neural models)")
+    params = _pair_parameters(meta, n_parameters, where, problems)
+    results_found = check_result_files(folder, where, problems)
+    sample = any(r.startswith("sample-") for r in results_found.values())
+    stored_revision = sample_apart(where, revision, results_found, sample, problems)
+    target = f"{name.replace('/', '__')}/{stored_revision}"
+    setting = _check_setting(where, meta, options, sample, problems)
+    required = NEW_TASKS if sample else BENCHMARK_ORDER
+    missing = [t for t in required if t not in results_found]
+    if missing:
+        problems.append(f"{where}: missing tasks of the benchmark: {', '.join(missing)} (the "
+                        f"{'sample' if sample else 'MedTEB'} board needs {', '.join(required)})")
+    check_revisions(where, results_found, sample, context.task, problems)
+    exists = (results / target).exists()
+    if exists and not options.replace:
+        problems.append(f"{where}: a result for {name} revision {stored_revision} is already in "
+                        f"{results / target}; pass --replace to replace it")
+    verified = False
+    if options.predictions is not None and not problems[start:]:
+        from medteb.results.verify import verify_predictions
+
+        verified = verify_predictions(folder, where, (name, revision), results_found, sample,
+                                      options.predictions, context.task, problems)
+    if problems[start:]:
+        return None
+    return _planned_entry(folder, target, meta, options, results_found, setting, params,
+                          verified=verified, replaces=exists)
+
+
+def _planned_entry(folder: Path, target: str, meta: dict[str, Any], options: SubmitOptions,
+                   results_found: dict[str, str], setting: str,
+                   params: tuple[int | None, int | None], *, verified: bool,
+                   replaces: bool) -> PlannedEntry:
+    """The files an accepted folder adds: its results marked with their provenance, and its
+    ``submission.yaml``."""
+    training = sorted(_training(meta, options) or ())
+    mteb_version = _first_mteb_version(folder, results_found)
+    source = (f"reproduced with `medteb run` (mteb {mteb_version}) and added with "
+              "`medteb submit`" + ("; main scores recomputed from its predictions"
+                                    if verified else ""))
+    submission = Submission(
+        setting=setting, display_name=meta["name"], provenance="reproduced", source=source,
+        verified=verified, n_parameters_query=params[0], n_parameters_document=params[1],
+        training_datasets=training,
+    )
+    files = {n: (folder / n).read_bytes() for n in _COPIED if (folder / n).is_file()}
+    stored_revision = target.split("/")[1]
+    if stored_revision != meta["revision"]:  # the copy names the revision it is filed under
+        files["model_meta.json"] = (json.dumps({**meta, "revision": stored_revision}, indent=4,
+                                               ensure_ascii=False) + "\n").encode()
+    for task in results_found:
+        data = json.loads((folder / f"{task}.json").read_text(encoding="utf-8"))
+        data[PROVENANCE_KEY] = source
+        files[f"{task}.json"] = (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode()
+    files[SUBMISSION_FILE] = submission.to_yaml().encode("utf-8")
+    return PlannedEntry(target, files, submission, replaces=replaces)
+
+
+def _check_identity(meta: dict[str, Any], where: str,
+                    problems: list[str]) -> tuple[str, str]:
+    """The model's name and revision, checked safe as folder names and markdown."""
     name, revision = meta.get("name"), meta.get("revision")
     if not isinstance(name, str) or not name:
         problems.append(f"{where}/model_meta.json: missing model name ('name')")
@@ -165,55 +234,7 @@ def _check_folder(folder: Path, root: Path, results: Path, options: SubmitOption
     elif revision.startswith("reported-"):
         problems.append(f"{where}: model revision {revision!r} is reserved for numbers "
                         "reported in publications")
-    if problems[start:]:
-        return None
-    target = f"{name.replace('/', '__')}/{revision}"
-    if folder != root and (folder.parent.name, folder.name) != tuple(target.split("/")):
-        problems.append(f"{where}: inconsistent model meta: the folder says "
-                        f"{folder.parent.name}/{folder.name} but model_meta.json says {target}")
-    n_parameters = meta.get("n_parameters")
-    if not isinstance(n_parameters, int) or n_parameters < 0:
-        problems.append(f"{where}/model_meta.json: missing model parameters ('n_parameters' is "
-                        f"{n_parameters!r}; give the parameter count, 0 for non-neural models)")
-    params = _pair_parameters(meta, n_parameters, where, problems)
-    results_found = _check_tasks(folder, where, problems)
-    sample = any(r.startswith("sample-") for r in results_found.values())
-    setting = _check_setting(where, meta, options, sample, problems)
-    required = NEW_TASKS if sample else BENCHMARK_ORDER
-    missing = [t for t in required if t not in results_found]
-    if missing:
-        problems.append(f"{where}: missing tasks of the benchmark: {', '.join(missing)} (the "
-                        f"{'sample' if sample else 'MedTEB'} board needs {', '.join(required)})")
-    _check_revisions(where, results_found, sample, context, problems)
-    exists = (results / target).exists()
-    if exists and not options.replace:
-        problems.append(f"{where}: a result for {name} revision {revision} is already in "
-                        f"{results / target}; pass --replace to replace it")
-    verified = False
-    if options.predictions is not None and not problems[start:]:
-        from medteb.results.verify import verify_predictions
-
-        verified = verify_predictions(folder, where, (name, revision), results_found, sample,
-                                      options.predictions, context.task, problems)
-    if problems[start:]:
-        return None
-    training = sorted(_training(meta, options) or ())
-    mteb_version = _first_mteb_version(folder, results_found)
-    source = (f"reproduced with `medteb run` (mteb {mteb_version}) and added with "
-              "`medteb submit`" + ("; main scores recomputed from its predictions"
-                                    if verified else ""))
-    submission = Submission(
-        setting=setting, display_name=name, provenance="reproduced", source=source,
-        verified=verified, n_parameters_query=params[0], n_parameters_document=params[1],
-        training_datasets=training,
-    )
-    files = {n: (folder / n).read_bytes() for n in _COPIED if (folder / n).is_file()}
-    for task in results_found:
-        data = json.loads((folder / f"{task}.json").read_text(encoding="utf-8"))
-        data[PROVENANCE_KEY] = source
-        files[f"{task}.json"] = (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode()
-    files[SUBMISSION_FILE] = submission.to_yaml().encode("utf-8")
-    return PlannedEntry(target, files, submission, replaces=exists)
+    return name, revision
 
 
 def _pair_parameters(meta: dict, n_parameters: object, where: str,
@@ -239,100 +260,6 @@ def _first_mteb_version(folder: Path, found: dict[str, str]) -> str:
         if version:
             return str(version)
     return "unknown version"
-
-
-def _read_meta(folder: Path, where: str, problems: list[str]) -> dict[str, Any]:
-    path = folder / "model_meta.json"
-    try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        problems.append(f"{where}: missing model meta: no model_meta.json (mteb's ModelMeta, "
-                        "which `medteb run` writes next to the results)")
-        return {}
-    except (OSError, ValueError) as err:
-        problems.append(f"{where}/model_meta.json: not JSON ({err})")
-        return {}
-    if not isinstance(meta, dict):
-        problems.append(f"{where}/model_meta.json: expected a JSON object")
-        return {}
-    return meta
-
-
-def _check_tasks(folder: Path, where: str, problems: list[str]) -> dict[str, str]:
-    """Check every result file; return {task: dataset_revision} of the valid ones."""
-    import difflib
-
-    from mteb.results import TaskResult
-
-    definitions = load_definitions()
-    found: dict[str, str] = {}
-    for path in sorted(folder.glob("*.json")):
-        task = path.stem
-        if path.name == "model_meta.json":
-            continue
-        if path.name == SPEED_FILE:
-            try:
-                read_speed(folder)
-            except Exception as err:
-                problems.append(str(err))
-            continue
-        if task not in definitions:
-            close = difflib.get_close_matches(task, list(definitions), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            problems.append(f"{where}/{path.name}: unknown task {task!r}: not a task of the "
-                            f"MedTEB benchmark ({', '.join(definitions)}){hint}")
-            continue
-        try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as err:
-            problems.append(f"{where}/{path.name}: not an mteb result file (not JSON: {err})")
-            continue
-        if not isinstance(raw, dict) or not _check_scores(raw.get("scores"), f"{where}/{path.name}",
-                                                          definitions[task].type, problems):
-            if not isinstance(raw, dict):
-                problems.append(f"{where}/{path.name}: not an mteb result file (not an object)")
-            continue
-        try:
-            result = TaskResult.model_validate(raw)
-        except ValidationError as err:
-            fields = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
-                               for e in err.errors()[:3])
-            problems.append(f"{where}/{path.name}: not an mteb result file ({fields})")
-            continue
-        if result.task_name != task:
-            problems.append(f"{where}/{path.name}: the file is named {task} but holds "
-                            f"task_name {result.task_name!r}")
-            continue
-        found[task] = result.dataset_revision
-    return found
-
-
-def _check_scores(scores: Any, where: str, task_type: str | None,
-                  problems: list[str]) -> bool:
-    """Check the raw ``scores`` of a result file: the test split, a finite main score in range."""
-    if not isinstance(scores, dict):
-        problems.append(f"{where}: not an mteb result file (no 'scores' object)")
-        return False
-    start = len(problems)
-    if sorted(scores) != ["test"]:
-        problems.append(f"{where}: wrong split: scores for {sorted(scores)}; MedTEB "
-                        "evaluates the 'test' split only")
-    entries = scores.get("test")
-    if isinstance(entries, list) and not entries:
-        problems.append(f"{where}: main score missing (the 'test' split has no entry)")
-    low = -1.0 if task_type == "STS" else 0.0  # a Pearson correlation can be negative
-    for entry in entries if isinstance(entries, list) else []:
-        value = entry.get("main_score") if isinstance(entry, dict) else None
-        subset = entry.get("hf_subset", "?") if isinstance(entry, dict) else "?"
-        if value is None:
-            problems.append(f"{where}: main score missing (subset {subset!r})")
-        elif isinstance(value, bool) or not isinstance(value, (int, float)) or \
-                not math.isfinite(value):
-            problems.append(f"{where}: main score {value!r} is not a finite number")
-        elif not low <= value <= 1:
-            problems.append(f"{where}: main score {value!r} is outside [{low:g}, 1] (mteb "
-                            "stores scores on a 0-1 scale, not 0-100)")
-    return len(problems) == start
 
 
 def _check_setting(where: str, meta: dict[str, Any], options: SubmitOptions, sample: bool,
@@ -380,31 +307,3 @@ def _training(meta: dict[str, Any], options: SubmitOptions) -> list[str] | None:
     if options.training_datasets is None:
         return None
     return [t for t in options.training_datasets if t != "none"]
-
-
-def _check_revisions(where: str, found: dict[str, str], sample: bool, context: _Context,
-                     problems: list[str]) -> None:
-    definitions = load_definitions()
-    for task, revision in found.items():
-        definition = definitions[task]
-        if definition.kind == "mteb":
-            import mteb
-
-            expected = mteb.get_task(task).metadata.revision
-        elif sample:
-            try:
-                expected = context.task(task, "sample").metadata.revision
-            except LookupError as err:
-                problems.append(f"{where}/{task}.json: cannot read the bundled sample: {err}")
-                continue
-        elif definition.source.huggingface is None:
-            problems.append(f"{where}/{task}.json: dataset revision {revision!r} cannot be "
-                            f"accepted: the official {task} data has no published revision yet "
-                            "(task.yaml source.huggingface is null), so only sample results "
-                            "are accepted for it")
-            continue
-        else:
-            expected = definition.source.huggingface.revision
-        if revision != expected:
-            problems.append(f"{where}/{task}.json: dataset revision {revision!r} is not the "
-                            f"task's current revision {expected!r}; re-run on the current data")

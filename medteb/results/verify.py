@@ -1,18 +1,34 @@
 """Recompute a task's main score from a run's saved predictions (``--prediction-folder``).
 
 This is what makes a submission verifiable: the predictions (a ranking per query, or one
-similarity per STS pair) are scored again against the task's own qrels / gold scores with mteb's
-own metric code, and ``medteb submit`` refuses a result whose claimed score differs.
+similarity per STS pair) are scored again against the task's own qrels / gold scores, and
+``medteb submit`` refuses a result whose claimed score differs.
+
+The scores are recomputed with the metric libraries themselves, not with mteb's private
+evaluator code, so the check neither breaks nor silently changes when mteb's internals move:
+
+* Retrieval and Reranking: ``pytrec_eval`` (trec_eval's measures ``ndcg_cut.k``, ``map_cut.k``,
+  ``recall.k``, ``P.k``), as mteb defines its scores: queries without any relevance judgement
+  are left out, a document with the query's own id is dropped when the task ignores identical
+  ids, the mean is over the queries that pytrec_eval evaluates, rounded to 5 decimals;
+* STS: ``scipy.stats`` Pearson (or Spearman) correlation between the cosine similarities and the
+  gold scores, normalised to [0, 1] with the task's score range as mteb does.
+
+``tests/test_verify.py`` checks both against mteb's own values.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 SCORE_TOLERANCE = 1e-4  # mteb rounds stored scores to 6 decimals
+
+#: mteb's ranking score names -> trec_eval's measure names
+TREC_MEASURES = {"ndcg": "ndcg_cut", "map": "map_cut", "recall": "recall", "precision": "P"}
 
 
 def recompute_main_score(task: Any, saved: dict[str, Any], split: str = "test",
@@ -25,38 +41,75 @@ def recompute_main_score(task: Any, saved: dict[str, Any], split: str = "test",
 
     Raises:
         KeyError: the predictions lack the subset / split / a needed key.
-        ValueError: the task type cannot be recomputed.
+        ValueError: the task type or main score cannot be recomputed.
     """
     predictions = saved[subset][split]
     data = task.dataset[subset][split]
     main = task.metadata.main_score
     if task.metadata.type in ("Retrieval", "Reranking"):
-        return float(_retrieval_scores(task, data, predictions)[main])
+        results = {q: {d: float(s) for d, s in docs.items()
+                       if not (getattr(task, "ignore_identical_ids", False) and d == q)}
+                   for q, docs in predictions.items()}
+        return ranking_score(main, dict(data["relevant_docs"]), results,
+                             skip_first_result=getattr(task, "skip_first_result", False))
     if task.metadata.type == "STS":
-        gold = [task._normalize(float(x)) for x in data["score"]]
-        if len(gold) != len(predictions["cosine_scores"]):
-            raise ValueError(f"{len(predictions['cosine_scores'])} predicted similarities for "
-                             f"{len(gold)} pairs")
-        return float(task._calculate_scores(predictions, gold)[main])
+        low, high = float(task.min_score), float(task.max_score)
+        gold = [(float(x) - low) / (high - low) for x in data["score"]]
+        return sts_score(main, gold, predictions["cosine_scores"])
     raise ValueError(f"cannot recompute scores of {task.metadata.type} tasks")
 
 
-def _retrieval_scores(task: Any, data: Any, predictions: dict[str, dict[str, float]]
-                      ) -> dict[str, Any]:
-    from mteb._evaluators.retrieval_metrics import calculate_retrieval_scores, make_score_dict
-    from mteb.abstasks.retrieval import _filter_queries_without_positives
+def ranking_score(metric: str, qrels: Mapping[str, Mapping[str, int]],
+                  results: Mapping[str, Mapping[str, float]],
+                  skip_first_result: bool = False) -> float:
+    """A ranking main score (``ndcg_at_10``, ``map_at_1000``, ...) computed with pytrec_eval.
 
-    qrels, _ = _filter_queries_without_positives(dict(data["relevant_docs"]), data["queries"])
-    results = {q: {d: float(s) for d, s in docs.items()
-                   if not (task.ignore_identical_ids and d == q)}
-               for q, docs in predictions.items()}
-    result = calculate_retrieval_scores(results, qrels, list(task.k_values),
-                                        task.skip_first_result)
-    return make_score_dict(
-        ndcg=result.ndcg, _map=result.map, recall=result.recall, precision=result.precision,
-        mrr=result.mrr, naucs=result.naucs, naucs_mrr=result.naucs_mrr,
-        hit_rate=result.hit_rate, task_scores={},
-    )
+    >>> ranking_score("ndcg_at_10", {"q": {"d1": 1}}, {"q": {"d1": 0.2, "d2": 0.9}})
+    0.63093
+
+    Args:
+        metric: mteb's score name, ``<ndcg|map|recall|precision>_at_<k>``.
+        qrels: {query id: {document id: relevance}}; queries without judgements are left out.
+        results: {query id: {document id: score}}, the predictions.
+        skip_first_result: drop each query's top-scored document first (as mteb's option).
+
+    Raises:
+        ValueError: an unknown metric, or no query to evaluate.
+    """
+    import pytrec_eval
+
+    match = re.fullmatch(r"(ndcg|map|recall|precision)_at_(\d+)", metric)
+    if match is None:
+        raise ValueError(f"cannot recompute the ranking score {metric!r} (known: "
+                         f"{', '.join(f'{m}_at_<k>' for m in TREC_MEASURES)})")
+    measure, k = TREC_MEASURES[match.group(1)], match.group(2)
+    judged = {q: {d: int(r) for d, r in docs.items()} for q, docs in qrels.items() if docs}
+    if skip_first_result:
+        results = {q: dict(sorted(docs.items(), key=lambda x: x[1], reverse=True)[1:])
+                   for q, docs in results.items()}
+    per_query = pytrec_eval.RelevanceEvaluator(judged, {f"{measure}.{k}"}).evaluate(
+        {q: dict(docs) for q, docs in results.items()})
+    if not per_query:
+        raise ValueError("no query of the predictions has relevance judgements")
+    values = [scores[f"{measure}_{k}"] for scores in per_query.values()]
+    return round(sum(values) / len(values), 5)
+
+
+def sts_score(metric: str, gold: list[float], similarities: list[float]) -> float:
+    """An STS main score (``cosine_pearson`` or ``cosine_spearman``) computed with scipy.
+
+    Raises:
+        ValueError: an unknown metric, or one similarity per pair not given.
+    """
+    from scipy.stats import pearsonr, spearmanr
+
+    if len(gold) != len(similarities):
+        raise ValueError(f"{len(similarities)} predicted similarities for {len(gold)} pairs")
+    functions = {"cosine_pearson": pearsonr, "cosine_spearman": spearmanr}
+    if metric not in functions:
+        raise ValueError(f"cannot recompute the STS score {metric!r} (known: "
+                         f"{', '.join(functions)})")
+    return float(functions[metric](gold, [float(x) for x in similarities])[0])
 
 
 def verify_predictions(folder: Path, where: str, model: tuple[str, str], found: dict[str, str],
@@ -75,10 +128,12 @@ def verify_predictions(folder: Path, where: str, model: tuple[str, str], found: 
     Returns:
         True when every score was recomputed and matches.
     """
+    from medteb.results.layout import predictions_file
+
     name, revision = model
     start = len(problems)
     for task in found:
-        path = predictions / f"{task}_predictions.json"
+        path = predictions_file(predictions, task, name, revision)
         try:
             saved = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as err:

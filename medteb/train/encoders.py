@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from medteb.errors import TrainingError, UnknownModelError
-from medteb.models import looks_like_path
+from medteb.models.names import looks_like_path
 from medteb.models.sides import pool_hidden, tokenize_for_pooling
 
 if TYPE_CHECKING:

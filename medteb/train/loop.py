@@ -160,8 +160,60 @@ def run_stage(stage: str, trainable: Mapping[str, nn.Module], n_examples: int,
             settings.
     """
     import torch
-    from accelerate import Accelerator
     from tqdm.auto import tqdm
+
+    run = _set_up(stage, trainable, n_examples, settings)
+    log = StageLog(stage, run.steps, precision=run.precision)
+    fingerprint = {"stage": stage, "n_examples": n_examples, "steps": run.steps,
+                   "settings": {k: v for k, v in asdict(settings).items()
+                                if k not in ("checkpoint_every", "log_every")}}
+    folder = Path(checkpoint_dir) if checkpoint_dir is not None else None
+    torch.manual_seed(settings.seed)
+    start = 0
+    if folder is not None and resume:
+        start = _resume(folder, run, trainable, fingerprint, log, on_progress)
+    began = time.perf_counter()
+    bar = tqdm(total=run.steps, initial=start, desc=stage, unit="step",
+               disable=not show_progress)
+    for step in range(start, run.steps):
+        indices = batch_indices(n_examples, settings.batch_size, settings.seed, step)
+        value = _step(run, stage, loss_fn, indices, step, settings.max_grad_norm)
+        log.losses.append(value)
+        bar.update(1)
+        bar.set_postfix(loss=f"{value:.4f}")
+        done = step + 1
+        if on_progress and (done % settings.log_every == 0 or done == run.steps):
+            on_progress(f"{stage}: step {done}/{run.steps} loss {value:.4f} "
+                        f"lr {run.scheduler.get_last_lr()[0]:.2e}")
+        if folder is not None and (done % settings.checkpoint_every == 0 or done == run.steps):
+            _save(folder, done, trainable, run.optimizer, run.scheduler, run.accelerator,
+                  fingerprint, log)
+        if on_step:
+            on_step(done, value)
+    bar.close()
+    log.seconds += time.perf_counter() - began
+    for module in trainable.values():
+        module.eval()
+    return log
+
+
+@dataclass
+class _Optimisation:
+    """What one stage optimises with: accelerate's wrapper, the parameters, their optimiser."""
+
+    accelerator: Any
+    params: list[Any]
+    optimizer: Any
+    scheduler: Any
+    steps: int
+    precision: str
+
+
+def _set_up(stage: str, trainable: Mapping[str, nn.Module], n_examples: int,
+            settings: StageSettings) -> _Optimisation:
+    """Check the settings, put the modules in training mode, build AdamW + linear warm-up."""
+    import torch
+    from accelerate import Accelerator
     from transformers import get_linear_schedule_with_warmup
 
     settings.check(stage)
@@ -182,52 +234,40 @@ def run_stage(stage: str, trainable: Mapping[str, nn.Module], n_examples: int,
     scheduler = get_linear_schedule_with_warmup(
         optimizer, math.ceil(settings.warmup_ratio * steps), steps)
     optimizer, scheduler = accelerator.prepare(optimizer, scheduler)
-    log = StageLog(stage, steps, precision=precision)
-    fingerprint = {"stage": stage, "n_examples": n_examples, "steps": steps,
-                   "settings": {k: v for k, v in asdict(settings).items()
-                                if k not in ("checkpoint_every", "log_every")}}
-    folder = Path(checkpoint_dir) if checkpoint_dir is not None else None
-    start = 0
-    torch.manual_seed(settings.seed)
-    if folder is not None and resume:
-        latest = latest_checkpoint(folder)
-        if latest is not None:
-            start = _load(latest, trainable, optimizer, scheduler, accelerator, fingerprint, log)
-            log.resumed_from = start
-            if on_progress:
-                on_progress(f"{stage}: resuming from {latest} (step {start}/{steps})")
-    began = time.perf_counter()
-    bar = tqdm(total=steps, initial=start, desc=stage, unit="step", disable=not show_progress)
-    for step in range(start, steps):
-        indices = batch_indices(n_examples, settings.batch_size, settings.seed, step)
-        with accelerator.autocast():
-            loss = loss_fn(indices, step)
-        accelerator.backward(loss)
-        if settings.max_grad_norm > 0:
-            accelerator.clip_grad_norm_(params, settings.max_grad_norm)
-        optimizer.step()
-        scheduler.step()
-        optimizer.zero_grad(set_to_none=True)
-        value = float(loss.detach())
-        if not math.isfinite(value):
-            raise TrainingError(f"{stage}: the loss is {value} at step {step + 1}; lower the "
-                                "learning rate or use --precision fp32/bf16")
-        log.losses.append(value)
-        bar.update(1)
-        bar.set_postfix(loss=f"{value:.4f}")
-        done = step + 1
-        if on_progress and (done % settings.log_every == 0 or done == steps):
-            on_progress(f"{stage}: step {done}/{steps} loss {value:.4f} "
-                        f"lr {scheduler.get_last_lr()[0]:.2e}")
-        if folder is not None and (done % settings.checkpoint_every == 0 or done == steps):
-            _save(folder, done, trainable, optimizer, scheduler, accelerator, fingerprint, log)
-        if on_step:
-            on_step(done, value)
-    bar.close()
-    log.seconds += time.perf_counter() - began
-    for name in names:
-        trainable[name].eval()
-    return log
+    return _Optimisation(accelerator, params, optimizer, scheduler, steps, precision)
+
+
+def _resume(folder: Path, run: _Optimisation, trainable: Mapping[str, nn.Module],
+            fingerprint: dict[str, Any], log: StageLog,
+            on_progress: Callable[[str], None] | None) -> int:
+    """Load the newest checkpoint in ``folder`` if any; the step to continue from."""
+    latest = latest_checkpoint(folder)
+    if latest is None:
+        return 0
+    start = _load(latest, trainable, run.optimizer, run.scheduler, run.accelerator, fingerprint,
+                  log)
+    log.resumed_from = start
+    if on_progress:
+        on_progress(f"{log.stage}: resuming from {latest} (step {start}/{run.steps})")
+    return start
+
+
+def _step(run: _Optimisation, stage: str, loss_fn: Callable[[list[int], int], Tensor],
+          indices: list[int], step: int, max_grad_norm: float) -> float:
+    """One optimiser step; the loss, refused if it is not finite."""
+    with run.accelerator.autocast():
+        loss = loss_fn(indices, step)
+    run.accelerator.backward(loss)
+    if max_grad_norm > 0:
+        run.accelerator.clip_grad_norm_(run.params, max_grad_norm)
+    run.optimizer.step()
+    run.scheduler.step()
+    run.optimizer.zero_grad(set_to_none=True)
+    value = float(loss.detach())
+    if not math.isfinite(value):
+        raise TrainingError(f"{stage}: the loss is {value} at step {step + 1}; lower the "
+                            "learning rate or use --precision fp32/bf16")
+    return value
 
 
 def latest_checkpoint(folder: str | Path) -> Path | None:

@@ -34,6 +34,7 @@ from medteb.train.recipe import (
 if TYPE_CHECKING:
     from medteb.models.asymmetric import AsymmetricSpec
     from medteb.train.data import Triplet
+    from medteb.train.encoders import DocumentEncoder
     from medteb.train.loop import StageLog
 
 DONE = "stage.json"
@@ -75,7 +76,22 @@ def _finished(folder: Path) -> dict[str, Any] | None:
     return json.loads(marker.read_text(encoding="utf-8")) if marker.is_file() else None
 
 
-def run_command(output: Path, dim: int, recipe: PairRecipe) -> str:
+def pair_name(output: Path, name: str | None = None) -> str:
+    """The name a trained pair's results are filed under: ``name``, else ``local/<OUT>``.
+
+    Raises:
+        TrainingError: ``name`` does not look like ``organisation/name``.
+    """
+    from medteb.models.names import slug
+
+    if name is None:
+        return f"local/{slug(Path(output).expanduser().resolve().name)}"
+    if name.count("/") != 1 or not all(name.split("/")):
+        raise TrainingError(f"pair name {name!r} must look like 'organisation/name'")
+    return name
+
+
+def run_command(output: Path, dim: int, recipe: PairRecipe, name: str | None = None) -> str:
     """The ``medteb run`` command that evaluates the pair saved in ``output``."""
     parts = ["medteb", "run", "--query-model", str(output / "query"), "--document-model",
              str(output / "document"), "--document-pooling", "last-token", "--truncate-dim",
@@ -84,10 +100,10 @@ def run_command(output: Path, dim: int, recipe: PairRecipe) -> str:
         parts.append("--no-instructions")
     else:
         parts += ["--query-template", recipe.query_template]
-    if recipe.query_max_length != 512:
-        parts += ["--query-max-length", str(recipe.query_max_length)]
+    parts += ["--query-max-length", str(recipe.query_max_length)]  # as trained, always
     if recipe.document_max_length != 512:
         parts += ["--document-max-length", str(recipe.document_max_length)]
+    parts += ["--name", pair_name(output, name)]
     return " ".join(shlex.quote(p) for p in parts) + " --data-dir DIR"
 
 
@@ -97,7 +113,7 @@ def train_pair(query_model: str, document_model: str, output: str | Path,
                document_triplets: Sequence[Triplet] | None = None,
                data_description: Mapping[str, Any] | None = None, resume: bool = True,
                on_progress: Callable[[str], None] | None = None,
-               show_progress: bool = True) -> PairResult:
+               show_progress: bool = True, name: str | None = None) -> PairResult:
     """Train an asymmetric pair with the two-stage recipe and save it for ``medteb run``.
 
     Args:
@@ -113,6 +129,9 @@ def train_pair(query_model: str, document_model: str, output: str | Path,
         resume: skip finished stages and resume the running one from its newest checkpoint;
             False starts over (removing ``OUT/stages`` and ``OUT/checkpoints``).
         on_progress: receives progress and loss lines.
+        name: the name the pair's results are filed under, ``organisation/name`` (default
+            ``local/<output folder name>``); recorded in ``medteb_pair.json``, and the sides
+            are named ``<name>-query`` and ``<name>-document``.
 
     Returns:
         A :class:`PairResult` with the ``medteb run`` command to evaluate the pair.
@@ -126,6 +145,7 @@ def train_pair(query_model: str, document_model: str, output: str | Path,
     require_training_extras()
     recipe = recipe or PairRecipe()
     recipe.check()
+    name = pair_name(Path(output), name)
     if not alignment_texts:
         raise TrainingError("Stage I needs alignment texts; none were given")
     if not triplets:
@@ -143,37 +163,15 @@ def train_pair(query_model: str, document_model: str, output: str | Path,
 
     # 0. document-encoder preparation (LoRA + MRL), merged and kept
     prepared = stages / "document"
-    document_source = document_model
-    if recipe.document_stage is not None:
-        if _finished(prepared) is None:
-            dim = recipe.dim or _query_width(query_model, recipe, device)
-            logs.append(train_document_encoder(
-                document_model, prepared, document_triplets or triplets, recipe, dim,
-                checkpoints / "document", **common))
-        else:
-            logs.append(_stage_log(prepared))
-            say(f"document preparation: finished earlier, {prepared}")
-        document_source = str(prepared)
-
+    document_source = _prepare_documents(query_model, document_model, prepared,
+                                         document_triplets or triplets, recipe, device,
+                                         checkpoints, logs, common)
     # 1. Stage I: query-encoder alignment, document encoder frozen
     aligned = stages / "alignment"
     document = DocumentEncoder.load(document_source, recipe.document_max_length, device,
                                     recipe.document_dtype)
-    if _finished(aligned) is None:
-        _seed_all(recipe.alignment_stage.seed)
-        query = QueryEncoder.load(query_model, recipe.dim, recipe.query_pooling,
-                                  recipe.query_max_length, device)
-        say(f"Stage I (alignment): {query_model} -> {query.dim}-d"
-            f"{' (linear projection added)' if query.projected else ''}, "
-            f"{len(alignment_texts)} texts")
-        log = align_query_encoder(query, document, alignment_texts, recipe,
-                                  checkpoints / "alignment", **common)
-        _replace_dir(lambda p, q=query, lg=log: _save_stage(q.save, p, lg,
-                                                            {"projected": q.projected}), aligned)
-        logs.append(log)
-    else:
-        logs.append(_stage_log(aligned))
-        say(f"Stage I (alignment): finished earlier, {aligned}")
+    _align(query_model, document, aligned, alignment_texts, recipe, device, checkpoints, logs,
+           common)
     query = QueryEncoder.load(str(aligned), None, recipe.query_pooling,
                               recipe.query_max_length, device)
     for parameter in document.model.parameters():
@@ -181,17 +179,28 @@ def train_pair(query_model: str, document_model: str, output: str | Path,
 
     # 2. Stage II: joint fine-tuning (query encoder + document LoRA), one learning rate
     say(f"Stage II (joint fine-tuning): {len(triplets)} triplets")
-    log = joint_finetune(query, document, triplets, recipe, checkpoints / "joint", **common)
-    logs.append(log)
+    logs.append(joint_finetune(query, document, triplets, recipe, checkpoints / "joint",
+                               **common))
     dim = query.dim
     document.merge_lora()
     _replace_dir(query.save, out / "query")
     _replace_dir(document.save, out / "document")
-    command = run_command(out, dim, recipe)
+    command = _save_pair(out, name, query_model, document_model, dim, recipe, logs,
+                         data_description or {}, aligned, prepared)
+    say(f"saved the pair to {out}; evaluate it with:\n  {command}")
+    return PairResult(out, dim, command, logs)
+
+
+def _save_pair(out: Path, name: str, query_model: str, document_model: str, dim: int,
+               recipe: PairRecipe, logs: list[StageLog], data_description: Mapping[str, Any],
+               aligned: Path, prepared: Path) -> str:
+    """Write ``medteb_pair.json`` and the model card; the ``medteb run`` command of the pair."""
+    command = run_command(out, dim, recipe, name)
     projected = bool((_finished(aligned) or {}).get("extra", {}).get("projected"))
     mrl = (_finished(prepared) or _finished(Path(document_model).expanduser())
            or {}).get("extra", {}).get("mrl_dims")  # from a `train document` folder too
     pair = {
+        "name": name,
         "query": {"path": "query", "pooling": "auto", "max_length": recipe.query_max_length,
                   "base_model": query_model, "projection": projected},
         "document": {"path": "document", "pooling": "last-token",
@@ -202,9 +211,48 @@ def train_pair(query_model: str, document_model: str, output: str | Path,
     _write_text(out / PAIR_FILE, json.dumps(pair, ensure_ascii=False, indent=2) + "\n")
     from medteb.train.card import model_card
 
-    _write_text(out / "README.md", model_card(pair, recipe, logs, data_description or {}))
-    say(f"saved the pair to {out}; evaluate it with:\n  {command}")
-    return PairResult(out, dim, command, logs)
+    _write_text(out / "README.md", model_card(pair, recipe, logs, data_description))
+    return command
+
+
+def _prepare_documents(query_model: str, document_model: str, prepared: Path,
+                       triplets: Sequence[Triplet], recipe: PairRecipe, device: str,
+                       checkpoints: Path, logs: list[StageLog], common: dict[str, Any]) -> str:
+    """Stage 0 (unless the recipe skips it): the document encoder the later stages load."""
+    if recipe.document_stage is None:
+        return document_model
+    if _finished(prepared) is None:
+        dim = recipe.dim or _query_width(query_model, recipe, device)
+        logs.append(train_document_encoder(document_model, prepared, triplets, recipe, dim,
+                                           checkpoints / "document", **common))
+    else:
+        logs.append(_stage_log(prepared))
+        common["on_progress"](f"document preparation: finished earlier, {prepared}")
+    return str(prepared)
+
+
+def _align(query_model: str, document: DocumentEncoder, aligned: Path,
+           alignment_texts: Sequence[str], recipe: PairRecipe, device: str, checkpoints: Path,
+           logs: list[StageLog], common: dict[str, Any]) -> None:
+    """Stage I: align the query encoder to the frozen document encoder, saved to ``aligned``."""
+    from medteb.train.encoders import QueryEncoder
+
+    say = common["on_progress"]
+    if _finished(aligned) is not None:
+        logs.append(_stage_log(aligned))
+        say(f"Stage I (alignment): finished earlier, {aligned}")
+        return
+    _seed_all(recipe.alignment_stage.seed)
+    query = QueryEncoder.load(query_model, recipe.dim, recipe.query_pooling,
+                              recipe.query_max_length, device)
+    say(f"Stage I (alignment): {query_model} -> {query.dim}-d"
+        f"{' (linear projection added)' if query.projected else ''}, "
+        f"{len(alignment_texts)} texts")
+    log = align_query_encoder(query, document, alignment_texts, recipe,
+                              checkpoints / "alignment", **common)
+    _replace_dir(lambda p, q=query, lg=log: _save_stage(q.save, p, lg,
+                                                        {"projected": q.projected}), aligned)
+    logs.append(log)
 
 
 def train_document_encoder(document_model: str, output: str | Path,
@@ -303,4 +351,5 @@ def load_pair_spec(output: str | Path, **overrides: Any) -> AsymmetricSpec:
                          max_length=query["max_length"]),
         document=SideConfig(str(out / document["path"]), pooling=document["pooling"],
                             max_length=document["max_length"]),
-        truncate_dim=pair["truncate_dim"], query_template=pair["query_template"], **overrides)
+        truncate_dim=pair["truncate_dim"], query_template=pair["query_template"],
+        **{"name": pair.get("name"), **overrides})

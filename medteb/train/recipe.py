@@ -24,13 +24,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from medteb.errors import TrainingError
+from medteb.models.names import PAIR_FILE as PAIR_FILE  # re-exported: the pair file's name
 from medteb.train.loop import StageLog, StageSettings, run_stage
 
 if TYPE_CHECKING:
     from medteb.train.data import Triplet
     from medteb.train.encoders import DocumentEncoder, QueryEncoder
 
-PAIR_FILE = "medteb_pair.json"
 STAGES = ("document", "alignment", "joint")
 
 

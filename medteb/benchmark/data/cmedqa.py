@@ -13,8 +13,9 @@ becomes two task folders in the documented format (docs/data_format.md):
 - ``MedTEB-Rerank``: the same, plus each question's candidate list as ``top_ranked`` (MAP). The
   releases repeat some negatives within a list; each candidate is kept once, in first-seen order.
 
-Both folders are written to a temporary folder next to the destination and renamed into place,
-then read back through the validators, so a failed import leaves nothing half-written.
+Both folders are written to a temporary folder inside the destination, read back through the
+validators, and only then renamed into place (:func:`stage_tasks`), so a failed import leaves
+nothing half-written. The destination may already hold other tasks' folders (CHIP-STS's, say).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import csv
 import json
 import shutil
 import tempfile
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,21 +62,19 @@ def import_cmedqa_release(source: str | Path, destination: str | Path,
 
     Args:
         source: folder with ``question.csv``, ``answer.csv`` and ``<split>_candidates.txt``.
-        destination: data folder to create (must not exist yet); use it as ``--data-dir``.
+        destination: the data folder (``--data-dir``); its ``MedTEB-Retrieval`` and
+            ``MedTEB-Rerank`` folders must not exist yet.
         split: which candidate file to convert; the MedTEB split is always ``test``.
 
     Raises:
-        MedtebError: missing files, or the destination exists.
+        MedtebError: missing files, or a task folder exists.
         DataValidationError: the converted data fails MedTEB's validators.
     """
-    from medteb.benchmark.data.formats import read_retrieval
-
     source, destination = Path(source), Path(destination)
     missing = [n for n in (*REQUIRED, f"{split}_candidates.txt") if not (source / n).is_file()]
     if missing:
         raise MedtebError(f"{source} is not a cMedQA-layout release: missing {', '.join(missing)}")
-    if destination.exists():
-        raise MedtebError(f"{destination} already exists; choose a new folder")
+    _check_free(destination, ("MedTEB-Retrieval", "MedTEB-Rerank"))
     questions = {r["question_id"]: r["content"] for r in _read_csv(source / "question.csv")}
     answers = {r["ans_id"]: r["content"] for r in _read_csv(source / "answer.csv")}
     candidates = _read_csv(source / f"{split}_candidates.txt")
@@ -102,23 +102,76 @@ def import_cmedqa_release(source: str | Path, destination: str | Path,
     qrels = ["query-id\tcorpus-id\tscore",
              *(f"{q}\t{d}\t1" for q, ds in positives.items() for d in ds)]
 
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=destination.parent, prefix=f".{destination.name}."))
-    try:
-        for task in ("MedTEB-Retrieval", "MedTEB-Rerank"):
-            _write_jsonl(staging / task / "corpus.jsonl", corpus)
-            _write_jsonl(staging / task / "queries.jsonl", queries)
-            (staging / task / "qrels").mkdir()
-            (staging / task / "qrels" / "test.tsv").write_text("\n".join(qrels) + "\n",
-                                                               encoding="utf-8")
-        _write_jsonl(staging / "MedTEB-Rerank" / "top_ranked" / "test.jsonl",
-                     [{"query-id": q, "corpus-ids": list(ids)} for q, ids in top.items()])
-        read_retrieval(staging / "MedTEB-Retrieval", "test", reranking=False)
-        read_retrieval(staging / "MedTEB-Rerank", "test", reranking=True)
-        staging.rename(destination)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    def write(rerank: bool) -> Callable[[Path], None]:
+        def write_task(folder: Path) -> None:
+            _write_jsonl(folder / "corpus.jsonl", corpus)
+            _write_jsonl(folder / "queries.jsonl", queries)
+            (folder / "qrels").mkdir()
+            (folder / "qrels" / "test.tsv").write_text("\n".join(qrels) + "\n",
+                                                       encoding="utf-8")
+            if rerank:
+                _write_jsonl(folder / "top_ranked" / "test.jsonl",
+                             [{"query-id": q, "corpus-ids": list(ids)} for q, ids in top.items()])
+        return write_task
+
+    stage_tasks(destination, {"MedTEB-Retrieval": write(False), "MedTEB-Rerank": write(True)})
     return ImportSummary(destination, len(corpus), len(queries),
                          sum(len(d) for d in positives.values()),
                          sum(len(d) for d in top.values()))
+
+
+def _check_free(destination: Path, tasks: tuple[str, ...]) -> None:
+    taken = [t for t in tasks if (destination / t).exists()]
+    if taken:
+        raise MedtebError(f"{destination / taken[0]} already exists; import into another data "
+                          "folder or remove it first")
+
+
+def stage_tasks(destination: str | Path,
+                writers: Mapping[str, Callable[[Path], None]]) -> Path:
+    """Write task folders into ``destination`` all or nothing, validated as ``medteb run`` reads
+    them.
+
+    Each ``writers[task](folder)`` fills an empty folder; every folder is then read back with
+    the task's reader (its type and score range from ``tasks/<task>/task.yaml``), and only when
+    all pass are they renamed into ``destination/<task>``.
+
+    Returns:
+        ``destination``.
+
+    Raises:
+        MedtebError: a task folder already exists.
+        DataValidationError: a written folder fails the validators (nothing is left behind).
+    """
+    from medteb.benchmark.data.formats import read_retrieval, read_sts
+    from medteb.benchmark.definitions import load_definitions
+
+    destination = Path(destination)
+    _check_free(destination, tuple(writers))
+    definitions = load_definitions()
+    created = not destination.exists()
+    destination.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=destination, prefix=".import-"))
+    moved: list[Path] = []
+    try:
+        for task, write in writers.items():
+            folder = staging / task
+            folder.mkdir()
+            write(folder)
+            kind = definitions[task].metadata["type"]
+            if kind == "STS":
+                read_sts(folder, "test", definitions[task].score_range)
+            else:
+                read_retrieval(folder, "test", reranking=kind == "Reranking")
+        for task in writers:
+            (staging / task).rename(destination / task)
+            moved.append(destination / task)
+    except BaseException:
+        for folder in moved:
+            shutil.rmtree(folder, ignore_errors=True)
+        shutil.rmtree(staging, ignore_errors=True)
+        if created:
+            shutil.rmtree(destination, ignore_errors=True)
+        raise
+    shutil.rmtree(staging, ignore_errors=True)
+    return destination

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import re
 import signal
 import sys
 import threading
@@ -17,6 +16,7 @@ from typing import Any
 from medteb.errors import BuildInputError
 
 DOC = "docs/building_data.md"
+
 
 def stage_parser(stages: argparse._SubParsersAction, name: str, help_text: str,
                  func: Any) -> argparse.ArgumentParser:
@@ -36,6 +36,26 @@ def judge_flags(parser: argparse.ArgumentParser) -> None:
                              "keep it: a rerun answers finished calls from it")
     parser.add_argument("--retry-failures", action="store_true",
                         help="ask again where a judge's answer stayed malformed")
+    parser.add_argument("--max-consecutive-failures", type=_at_least_one, default=5,
+                        metavar="K",
+                        help="stop a judge after K failed requests in a row (timeouts, dropped "
+                             "connections, HTTP 5xx); its calls stay pending (default 5)")
+
+
+def _at_least_one(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return number
+
+
+#: exit status of a stage whose LLM calls did not all finish (pending or failed)
+INCOMPLETE = 1
+
+
+def call_status(stats: Any) -> int:
+    """0 when every LLM call finished, else :data:`INCOMPLETE` (pending *or* failed calls)."""
+    return INCOMPLETE if stats.incomplete else 0
 
 
 @contextlib.contextmanager
@@ -64,10 +84,6 @@ def need(path: Path, produced_by: str) -> Path:
     if not path.is_file():
         raise BuildInputError(f"{path}: missing; it is produced by `medteb build {produced_by}`")
     return path
-
-
-def slug(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "model"
 
 
 def today() -> str:

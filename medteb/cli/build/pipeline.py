@@ -5,21 +5,23 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+from collections import Counter
 from pathlib import Path
 
 from medteb.cli.build.common import (
+    call_status,
     dumps,
     graceful_termination,
     judge_flags,
     need,
     quiet_libraries,
     say,
-    slug,
     stage_parser,
     store_path,
     today,
 )
 from medteb.errors import BuildInputError
+from medteb.models.names import slug
 
 QUERIES, CORPUS, POOL, JUDGMENTS = "queries.jsonl", "corpus.jsonl", "pool.jsonl", "judgments.jsonl"
 
@@ -82,6 +84,9 @@ def add_stage_parsers(stages: argparse._SubParsersAction) -> None:
     p.add_argument("--positives", type=int, default=5, help="rerank positives per query")
     p.add_argument("--negatives", type=int, default=20, help="rerank negatives per query")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--allow-incomplete", action="store_true",
+                   help="export even though some judge calls are pending or failed: their "
+                        "pairs are dropped, and the datasheet records how many")
 
 
 def _prepare(args: argparse.Namespace) -> int:
@@ -101,7 +106,14 @@ def _prepare(args: argparse.Namespace) -> int:
         rows = read_raw(file, text_field=field, id_field=args.id_field, encoding=args.encoding,
                         limit=args.limit, title_field=args.title_field if kind == "documents"
                         else None)
+        if not rows:
+            raise BuildInputError(f"{file}: no {kind} in it (an empty input); nothing to build")
         kept, report = prepare_texts(rows, kind=kind, id_prefix=prefix, min_chars=min_chars)
+        if not kept:
+            dropped = ", ".join(f"{k} {v}" for k, v in report.to_dict()["dropped"].items())
+            flag = "--min-query-chars" if kind == "queries" else "--min-document-chars"
+            raise BuildInputError(f"{file}: none of its {len(rows)} {kind} was kept (dropped: "
+                                  f"{dropped}); see {flag}")
         write_jsonl(out / name, kept)
         reports[kind] = report.to_dict()
         print(report.to_markdown(), end="")
@@ -143,17 +155,17 @@ def _diversify(args: argparse.Namespace) -> int:
 
 
 def _pool(args: argparse.Namespace) -> int:
-    from medteb.build.io import read_texts, write_json, write_jsonl
+    from medteb.build.io import need_rows, read_texts, write_json, write_jsonl
     from medteb.build.pool import merge_runs, retrieve, run_fingerprint
     from medteb.models import load_model
 
     work = Path(args.work)
     quiet_libraries(args)
-    queries = read_texts(need(work / QUERIES, "prepare"))
-    corpus = read_texts(need(work / CORPUS, "prepare"))
+    queries = need_rows(read_texts(need(work / QUERIES, "prepare")), work / QUERIES, "prepare")
+    corpus = need_rows(read_texts(need(work / CORPUS, "prepare")), work / CORPUS, "prepare")
     runs = {}
     for name in args.retrievers:
-        path = work / "pool_runs" / f"{slug(name)}.json"
+        path = work / "pool_runs" / f"{slug(name, '_')}.json"
         fingerprint = run_fingerprint(name, args.top_k, queries, corpus, args.min_score)
         if path.is_file():
             saved = json.loads(path.read_text(encoding="utf-8"))
@@ -179,7 +191,7 @@ def _pool(args: argparse.Namespace) -> int:
 
 
 def _judge(args: argparse.Namespace) -> int:
-    from medteb.build.io import read_jsonl, read_texts, write_json, write_jsonl
+    from medteb.build.io import need_rows, read_jsonl, read_texts, write_json, write_jsonl
     from medteb.build.judge import VotingRule, judge_pool
     from medteb.build.llm import ResponseStore, load_judges
 
@@ -187,22 +199,28 @@ def _judge(args: argparse.Namespace) -> int:
     work = Path(args.work)
     judges = load_judges(args.judges)
     rule = VotingRule(relevant=frozenset(args.relevant), irrelevant=frozenset(args.irrelevant))
-    queries = read_texts(need(work / QUERIES, "prepare"))
-    corpus = read_texts(need(work / CORPUS, "prepare"))
-    pool = read_jsonl(need(work / POOL, "pool"))
+    queries = need_rows(read_texts(need(work / QUERIES, "prepare")), work / QUERIES, "prepare")
+    corpus = need_rows(read_texts(need(work / CORPUS, "prepare")), work / CORPUS, "prepare")
+    pool = need_rows(read_jsonl(need(work / POOL, "pool")), work / POOL, "pool")
     store = ResponseStore(store_path(args, work))
     with graceful_termination():
         report = judge_pool(pool, queries, corpus, judges, store, rule=rule,
                             passages_per_request=args.passages_per_request,
                             retry_failures=args.retry_failures,
-                            show_progress=args.verbosity >= 1)
+                            show_progress=args.verbosity >= 1,
+                            max_consecutive_failures=args.max_consecutive_failures)
     write_jsonl(work / JUDGMENTS, report.rows)
     summary = report.to_dict()
     summary["judge_models"] = {j.name: {"model": j.model, "base_url": j.base_url}
                                for j in judges}
+    summary["parameters"] = {  # every setting that shaped the judgments, for the datasheet
+        "passages_per_request": args.passages_per_request, "relevant": sorted(args.relevant),
+        "irrelevant": sorted(args.irrelevant), "retry_failures": args.retry_failures,
+        "max_consecutive_failures": args.max_consecutive_failures,
+        "judges": {j.name: j.model_dump(exclude={"name"}) for j in judges}}
     write_json(work / "judge_report.json", summary)
     print(report.to_markdown(), end="")
-    return 1 if report.stats.pending else 0
+    return call_status(report.stats)
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -214,10 +232,18 @@ def _export(args: argparse.Namespace) -> int:
         write_datasheet,
         write_files,
     )
-    from medteb.build.io import read_jsonl, read_texts
+    from medteb.build.io import need_rows, read_jsonl, read_texts
 
     work, out = Path(args.work), Path(args.out)
-    judgments = read_jsonl(need(work / JUDGMENTS, "judge"))
+    judgments = need_rows(read_jsonl(need(work / JUDGMENTS, "judge")), work / JUDGMENTS, "judge")
+    unfinished = dict(sorted(Counter(str(r.get("status")) for r in judgments
+                                     if r.get("status") in ("pending", "failed")).items()))
+    if unfinished and not args.allow_incomplete:
+        raise BuildInputError(
+            f"{work / JUDGMENTS}: the build is incomplete ("
+            + ", ".join(f"{n} {k} pair(s)" for k, n in unfinished.items()) + "): finish "
+            "`medteb build judge` (rerun it; --retry-failures for failed calls), or pass "
+            "--allow-incomplete to export without those pairs")
     plan = plan_export(judgments, read_texts(work / QUERIES), read_texts(work / CORPUS),
                        positives_per_query=args.positives, negatives_per_query=args.negatives,
                        seed=args.seed)
@@ -249,6 +275,16 @@ def _export(args: argparse.Namespace) -> int:
                               "irrelevant grades": judge["irrelevant"],
                               **judge["agreement"], **judge["counts"],
                               "failures": len(judge["failures"])}
+        parameters = judge.get("parameters", {})
+        facts["judging"] = {k: v for k, v in parameters.items() if k != "judges"}
+        for name, settings in parameters.get("judges", {}).items():
+            facts["judging"][f"judge {name}"] = {k: v for k, v in settings.items()
+                                                 if k not in ("base_url", "model")}
+        if judge.get("stopped") or judge.get("last_errors"):
+            facts["judging"]["judge errors"] = {**judge.get("last_errors", {}),
+                                                **judge.get("stopped", {})}
+    if unfinished:
+        facts["incomplete"] = {f"{k} pairs dropped": n for k, n in unfinished.items()}
     write_datasheet(out, plan.counts, facts, today())
     print(dumps(plan.counts))
     print(f"Wrote {', '.join(plan.counts)} to {out}/ (datasheet.md); evaluate with "

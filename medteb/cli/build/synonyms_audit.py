@@ -8,6 +8,7 @@ import logging
 from pathlib import Path
 
 from medteb.cli.build.common import (
+    call_status,
     dumps,
     graceful_termination,
     judge_flags,
@@ -78,7 +79,7 @@ def _cdn(args: argparse.Namespace) -> int:
 def _sts(args: argparse.Namespace) -> int:
     from medteb.build.export import STS, validate_export, write_datasheet
     from medteb.build.io import read_jsonl, read_texts, write_json, write_jsonl
-    from medteb.build.llm import ResponseStore, load_judges
+    from medteb.build.llm import ResponseStore, call_problems, load_judges
     from medteb.build.sts import PROMPT_VERSION, build_sts
 
     logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -94,10 +95,15 @@ def _sts(args: argparse.Namespace) -> int:
         report = build_sts(queries, synonyms, judges[name],
                            ResponseStore(store_path(args, work)), seed=args.seed,
                            retry_failures=args.retry_failures,
-                           show_progress=args.verbosity >= 1)
+                           show_progress=args.verbosity >= 1,
+                           max_consecutive_failures=args.max_consecutive_failures)
     write_jsonl(work / "sts_generated.jsonl", report.generated)
-    write_json(work / "sts_report.json", report.to_dict())
+    write_json(work / "sts_report.json", {**report.to_dict(),
+                                          "last_errors": report.stats.last_errors,
+                                          "stopped": report.stats.stopped})
     print(report.to_markdown(), end="")
+    for line in call_problems(report.stats):
+        print(line)
     if not report.rows:
         raise BuildInputError("no STS pair could be generated (see the failures above)")
     write_jsonl(out / STS / "sts" / "test.jsonl", report.rows)
@@ -110,25 +116,30 @@ def _sts(args: argparse.Namespace) -> int:
              "prompt_versions": [f"synonym STS: {PROMPT_VERSION}"],
              "sts": {"queries with a dictionary term": report.matched,
                      "sampled": report.counts, "generation failures": len(report.failures),
-                     "synonym dictionary": args.synonyms, "seed": args.seed}}
+                     "synonym dictionary": args.synonyms, "seed": args.seed},
+             "judging": {"retry_failures": args.retry_failures,
+                         "max_consecutive_failures": args.max_consecutive_failures,
+                         f"generator {name}": judge.model_dump(exclude={"name", "base_url",
+                                                                       "model"})}}
     sheet = out / "datasheet.json"
     if sheet.is_file():  # an export of retrieval/rerank is already there: keep its facts
         old = json.loads(sheet.read_text(encoding="utf-8"))
         counts = {**old.pop("counts", {}), **counts}
         for key in ("judges", "prompt_versions"):
             facts[key] = list(dict.fromkeys([*old.get(key, []), *facts[key]]))
+        facts["judging"] = {**old.get("judging", {}), **facts["judging"]}
         facts = {**old, **facts}
         facts.pop("built_on", None)
     write_datasheet(out, counts, facts, today())
     say(args, f"Wrote {out / STS}; evaluate with `medteb run -m MODEL --data-dir {out} -t {STS}`")
-    return 1 if report.stats.pending else 0
+    return call_status(report.stats)
 
 
 def _audit(args: argparse.Namespace) -> int:
     from medteb.benchmark.data.formats import read_retrieval
     from medteb.build.audit import audit_task
     from medteb.build.io import write_json, write_text
-    from medteb.build.llm import ResponseStore, load_judges
+    from medteb.build.llm import ResponseStore, call_problems, load_judges
     from medteb.build.pool import retrieve
     from medteb.models import load_model
 
@@ -145,11 +156,14 @@ def _audit(args: argparse.Namespace) -> int:
                             ResponseStore(store_path(args, work)),
                             passages_per_request=args.passages_per_request,
                             retry_failures=args.retry_failures,
-                            show_progress=args.verbosity >= 1)
+                            show_progress=args.verbosity >= 1,
+                            max_consecutive_failures=args.max_consecutive_failures)
     write_json(work / "audit_report.json",
                {"task_dir": str(args.task_dir), "retriever": args.retriever,
                 "top_k": args.top_k, **report.to_dict()})
     write_text(work / "audit_report.md", report.to_markdown(examples=20))
     print(report.to_markdown(), end="")
     print(dumps(report.averages))
-    return 1 if report.judging.stats.pending else 0
+    for line in call_problems(report.judging.stats):
+        print(line)
+    return call_status(report.judging.stats)

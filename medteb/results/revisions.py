@@ -1,0 +1,72 @@
+"""Dataset revisions of a submission, and where results on the bundled sample are filed.
+
+The policy (docs/submitting_results.md): CMedQAv1/v2 results carry mteb's pinned revision of the
+task; a MedTEB task's result carries the revision of its published release, or, on the bundled
+sample, the sample's ``sample-<hash>``. Results on the sample are filed under the model revision
+``<revision>-sample``, so that one model's sample and benchmark results never share a folder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from medteb.benchmark.definitions import NEW_TASKS, load_definitions
+
+#: a model revision's suffix for results on the bundled sample (kept apart from benchmark ones)
+SAMPLE_REVISION_SUFFIX = "-sample"
+
+
+def sample_apart(where: str, revision: str, found: dict[str, str], sample: bool,
+                 problems: list[str]) -> str:
+    """The revision a result is filed under in results/: ``<revision>-sample`` for results on
+    the bundled sample, so that a model's sample and benchmark results never share a folder
+    (as ``medteb run`` files them); a folder mixing sample and other data is refused."""
+    kinds = {task: "the bundled sample" if r.startswith("sample-") else r
+             for task, r in found.items() if task in NEW_TASKS}
+    if sample and len(set(kinds.values())) > 1:
+        problems.append(f"{where}: mixes data: " + ", ".join(f"{t} on {k}" for t, k in
+                                                             sorted(kinds.items()))
+                        + "; a submission's MedTEB tasks must all be on the sample or all on "
+                        "the benchmark data (run them separately)")
+    if not sample and revision.endswith(SAMPLE_REVISION_SUFFIX):
+        problems.append(f"{where}: model revision {revision!r} marks results on the bundled "
+                        "sample, but no result was computed on it")
+    if sample and not revision.endswith(SAMPLE_REVISION_SUFFIX):
+        return revision + SAMPLE_REVISION_SUFFIX
+    return revision
+
+
+def check_revisions(where: str, found: dict[str, str], sample: bool,
+                    load_task: Callable[[str, str], Any], problems: list[str]) -> None:
+    """Add a problem for each result whose dataset revision is not the task's current one.
+
+    Args:
+        found: {task: dataset revision} of the valid result files.
+        sample: the results were computed on the bundled sample.
+        load_task: (task name, 'sample') -> the task with its data loaded; raises LookupError.
+    """
+    definitions = load_definitions()
+    for task, revision in found.items():
+        definition = definitions[task]
+        if definition.kind == "mteb":
+            import mteb
+
+            expected = mteb.get_task(task).metadata.revision
+        elif sample:
+            try:
+                expected = load_task(task, "sample").metadata.revision
+            except LookupError as err:
+                problems.append(f"{where}/{task}.json: cannot read the bundled sample: {err}")
+                continue
+        elif definition.source.huggingface is None:
+            problems.append(f"{where}/{task}.json: dataset revision {revision!r} cannot be "
+                            f"accepted: the official {task} data has no published revision yet "
+                            "(task.yaml source.huggingface is null), so only sample results "
+                            "are accepted for it")
+            continue
+        else:
+            expected = definition.source.huggingface.revision
+        if revision != expected:
+            problems.append(f"{where}/{task}.json: dataset revision {revision!r} is not the "
+                            f"task's current revision {expected!r}; re-run on the current data")
