@@ -26,7 +26,7 @@ def write_entry(root: Path, name: str, revision: str, scores: dict[str, float | 
                 setting: str = "zero-shot", display: str | None = None,
                 params: tuple[int | None, int | None] = (100_000_000, 100_000_000),
                 source: str = "fixture, Table X", provenance: str = "reported",
-                speed: dict | None = None) -> Path:
+                speed: dict | None = None, verified: bool = False) -> Path:
     """One model revision; ``scores`` are 0–1 per task (None or absent: no result file)."""
     folder = root / name.replace("/", "__") / revision
     folder.mkdir(parents=True, exist_ok=True)
@@ -40,7 +40,7 @@ def write_entry(root: Path, name: str, revision: str, scores: dict[str, float | 
             (folder / f"{task}.json").write_text(json.dumps(data, indent=2) + "\n")
     record = Submission(setting=setting, display_name=display or name.split("/")[-1],
                         provenance=provenance, source=source, n_parameters_query=params[0],
-                        n_parameters_document=params[1])
+                        n_parameters_document=params[1], verified=verified)
     (folder / SUBMISSION_FILE).write_text(record.to_yaml())
     if speed is not None:
         (folder / SPEED_FILE).write_text(json.dumps({
@@ -77,7 +77,7 @@ def build_fixture(root: Path) -> None:
                 setting="fine-tuned", params=(None, None))
     write_entry(root, "local/smoke", "abc123", {"MedTEB-Retrieval": 0.79, "MedTEB-Rerank": 0.87,
                                                 "MedTEB-STS": -0.05},
-                setting="sample", provenance="reproduced", params=(0, 0),
+                setting="sample", provenance="reproduced", params=(111_840, 111_840),
                 source="reproduced with `medteb run`")
 
 

@@ -26,6 +26,9 @@ def test_wheel_carries_every_module(wheel: Path) -> None:
     modules = {p.relative_to(ROOT).as_posix() for p in (ROOT / "medteb").rglob("*.py")}
     assert modules - names == set()
     assert "medteb/build/llm.py" in modules and "medteb/cli/build/pipeline.py" in modules
+    # the web page's template, styles and script (medteb leaderboard --html)
+    for asset in ("page.html", "site.css", "site.js"):
+        assert f"medteb/results/site_assets/{asset}" in names
 
 
 def test_installed_wheel_finds_its_tasks(wheel: Path, tmp_path: Path) -> None:

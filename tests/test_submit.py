@@ -342,12 +342,14 @@ def visible(root: Path) -> dict[str, bytes]:
 
 def test_a_failure_at_any_step_loses_nothing(tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fail the k-th file-system call of a --replace submission, for every k: results/ and the
-    leaderboard are byte-identical to before, or (a failure while cleaning up after the commit)
-    the submission stands and the leftover is named."""
+    """Fail the k-th file-system call of a --replace submission, for every k: results/, the
+    leaderboard and the web site are byte-identical to before, or (a failure while cleaning up
+    after the commit) the submission stands and the leftover is named."""
     import os
 
-    from medteb.cli.common import leaderboard_files, regenerate_leaderboard
+    from medteb.cli.common import regenerate_leaderboard
+    from medteb.cli.leaderboard import write_site
+    from medteb.cli.submit import derived_files
     from medteb.results.commit import commit_submission
     from medteb.results.layout import read_submission
     from medteb.results.submit import PlannedEntry, SubmissionPlan
@@ -357,6 +359,7 @@ def test_a_failure_at_any_step_loses_nothing(tmp_path: Path,
     write_entry(base / "results", "org/old", "r1", five(.8, .8, .5, .6, .7))
     write_entry(base / "results", "org/other", "r1", five(.7, .7, .4, .5, .6))
     regenerate_leaderboard(base / "results", base / "leaderboard.md", figure=False)
+    write_site(base / "results", base / "site")
     new = tmp_path / "new"
     plan = SubmissionPlan(tuple(
         PlannedEntry(f"{folder.parent.name}/{folder.name}",
@@ -388,8 +391,8 @@ def test_a_failure_at_any_step_loses_nothing(tmp_path: Path,
         for module, attr in FS_CALLS:
             wrap(os if module == "os" else shutil, attr)
         try:
-            notes = commit_submission(plan, root / "results", lambda: leaderboard_files(
-                root / "results", root / "leaderboard.md", figure=False)[0])
+            notes = commit_submission(plan, root / "results", lambda: derived_files(
+                root / "results", root / "leaderboard.md", root / "site", figure=False))
         except OSError as err:
             notes = None
             message = str(err)
@@ -405,6 +408,8 @@ def test_a_failure_at_any_step_loses_nothing(tmp_path: Path,
     before, after = snapshot(base), snapshot(done)
     assert notes == [] and before != after and set(after) == set(visible(done))
     assert "90.00" in (done / "leaderboard.md").read_text()
+    changed = {k for k in after if before.get(k) != after[k]}
+    assert {"site/index.html", "site/leaderboard.json", "site/leaderboard.csv"} <= changed
     assert total > 10
     failed = []
     for k in range(1, total + 1):
@@ -418,7 +423,8 @@ def test_a_failure_at_any_step_loses_nothing(tmp_path: Path,
             assert all(any(part in " ".join(notes) for part in Path(p).parts if
                            part.startswith(".")) for p in leftovers), (k, notes)
     assert failed == list(range(1, len(failed) + 1))  # then only cleanup calls remain
-    assert len(failed) >= 8  # staging, both swaps (one moving the old entry aside), 3 files
+    # staging, both swaps (one moving the old entry aside), 3 leaderboard and 3 site files
+    assert len(failed) >= 11
 
 
 def test_replace_failing_at_the_leaderboard_keeps_the_old_entry(
@@ -497,3 +503,33 @@ def test_sample_revision_without_sample_results(repo: Path, run: Path,
     err = rejected(repo, capsys, str(run), "--setting", "zero-shot", "--training-data", "none")
     assert f"model revision '{folder.name}-sample' marks results on the bundled sample, but no " \
            "result was computed on it" in err
+
+
+def test_submit_rebuilds_the_site_only_where_it_exists(repo: Path, run: Path,
+                                                       capsys: pytest.CaptureFixture) -> None:
+    assert main(["submit", str(run)]) == 0
+    assert "web site" not in capsys.readouterr().out and not (repo / "site").exists()
+    (repo / "results" / BM25).rename(repo / "removed")  # submit it again, with a site
+    assert main(["leaderboard", "--html"]) == 0  # builds site/
+    assert "medteb/bm25-zh" not in (repo / "site" / "index.html").read_text("utf-8")
+    capsys.readouterr()
+    assert main(["submit", str(run)]) == 0
+    assert capsys.readouterr().out.endswith("rebuilt the web site in site/\n")
+    page = (repo / "site" / "index.html").read_text("utf-8")
+    assert "medteb/bm25-zh" in page and "<td data-value=\"0\">0 / 0</td>" in page
+
+
+def test_a_failing_site_rebuild_undoes_the_submission(repo: Path, run: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The site is part of the submission's transaction: when it cannot be rebuilt, results/,
+    the leaderboard and the site stay as they were."""
+    assert main(["leaderboard", "--html"]) == 0
+    before = snapshot(repo)
+
+    def broken(site: object) -> dict:
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr("medteb.results.site.Site.files", broken)
+    with pytest.raises(OSError, match="No space left"):
+        main(["submit", str(run)])
+    assert snapshot(repo) == before

@@ -15,10 +15,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "submit", help="add a run's results to results/ and leaderboard.md",
         description="Validate the results under PATH (a folder as `medteb run` writes it) and, "
                     "if every check passes, copy them atomically into results/ and regenerate "
-                    "leaderboard.md. On any problem nothing is written: every problem is listed "
-                    "and the exit status is 1. Recommended: pass --predictions with the run's "
-                    "--prediction-folder so that the scores are recomputed and verified. See "
-                    "docs/submitting_results.md.")
+                    "leaderboard.md (and the web site, when its folder exists). On any problem "
+                    "nothing is written: every problem is listed and the exit status is 1. "
+                    "Recommended: pass --predictions with the run's --prediction-folder so that "
+                    "the scores are recomputed and verified. See docs/submitting_results.md.")
     parser.add_argument("path", help="the run's output folder (or one <org__model>/<revision>)")
     parser.add_argument("--setting", choices=SETTINGS, default=None,
                         help="zero-shot or fine-tuned (required for benchmark data; results on "
@@ -37,11 +37,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                              "./results, as in a MedTEB checkout)")
     parser.add_argument("--leaderboard", default="leaderboard.md",
                         help="leaderboard file to regenerate (default: leaderboard.md)")
+    parser.add_argument("--site", default="site", metavar="DIR",
+                        help="web site to rebuild after a successful submission, if DIR exists "
+                             "(default: site; see `medteb leaderboard --html`)")
     parser.set_defaults(func=_submit)
 
 
 def _submit(args: argparse.Namespace) -> int:
-    from medteb.cli.common import leaderboard_files
     from medteb.errors import SubmissionError
     from medteb.results.commit import commit_submission
     from medteb.results.layout import load_entries
@@ -62,10 +64,26 @@ def _submit(args: argparse.Namespace) -> int:
         print(f"medteb: {err}", file=sys.stderr)
         return 1
     load_entries(results)  # a broken results/ fails here, before anything is written
-    notes = commit_submission(plan, results,
-                              lambda: leaderboard_files(results, args.leaderboard)[0])
+    site = Path(args.site) if Path(args.site).is_dir() else None
+    notes = commit_submission(plan, results, lambda: derived_files(results, args.leaderboard, site))
     print(plan.to_markdown(), end="")
     print(f"copied into {args.results}/ and regenerated {args.leaderboard}")
+    if site is not None:
+        print(f"rebuilt the web site in {args.site}/")
     for note in notes:
         print(f"medteb: warning: {note}", file=sys.stderr)
     return 0
+
+
+def derived_files(results: Path, leaderboard: str | Path, site: Path | None,
+                  figure: bool = True) -> dict[Path, bytes]:
+    """Every file ``medteb submit`` regenerates from ``results``, by path: ``leaderboard.md``
+    and its figure, and the web site's files when ``site`` is a site folder to rebuild. They
+    are replaced in the same transaction as the results (:mod:`medteb.results.commit`)."""
+    from medteb.cli.common import leaderboard_files
+    from medteb.cli.leaderboard import site_files
+
+    files = leaderboard_files(results, leaderboard, figure)[0]
+    if site is not None:
+        files.update(site_files(results, site)[0])
+    return files

@@ -254,8 +254,9 @@ class SpeedReport:
                   for b, v in sorted(self.measurement.qps.items())]
         for key, value in self.memory.items():
             lines.append(f"| {key.replace('_', ' ')} | {value:.1f} MiB |")
-        params = self.facts["n_parameters"]
-        lines.append(f"| parameters | {'–' if params is None else f'{params:,}'} |")
+        from medteb.results.leaderboard import format_params  # one format everywhere
+
+        lines.append(f"| parameters | {format_params(self.facts['n_parameters'])} |")
         lines += ["", f"Setting: {self.hardware_label}; device {self.setting['device']}; torch "
                   f"{self.setting['torch_version']}, transformers "
                   f"{self.setting['transformers_version']}; max length "

@@ -3,7 +3,8 @@
 ``medteb submit`` is the only writer of ``results/``. :func:`commit_submission` makes its
 writes a transaction: on a failure at *any* step (a write, a rename, a removal, the
 leaderboard's regeneration) every step already done is undone in reverse order, so
-``results/`` and the leaderboard files are byte-identical to before, and the error is raised.
+``results/`` and the leaderboard files (the web site's too, when it is rebuilt) are
+byte-identical to before, and the error is raised.
 
 The steps:
 
@@ -69,7 +70,8 @@ def commit_submission(plan: SubmissionPlan, results: Path,
         plan: the checked submission (:func:`medteb.results.submit.plan_submission`).
         results: the results folder; it must exist.
         outputs: called once the new folders are in place; returns the bytes of every derived
-            file to replace (``leaderboard.md`` and its figure), keyed by path.
+            file to replace (``leaderboard.md``, its figure, the web site's files), keyed by
+            path.
 
     Returns:
         Notes on leftovers that could not be cleaned up after a successful commit.

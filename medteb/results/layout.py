@@ -210,6 +210,13 @@ def read_speed(folder: Path) -> SpeedResult | None:
                            "(schema: medteb.results.layout.SpeedResult)") from err
 
 
+def _web_link(value: Any) -> str | None:
+    """An http(s) URL from ``model_meta.json``'s ``reference``, else None (never a script)."""
+    if isinstance(value, str) and value.startswith(("https://", "http://")):
+        return value
+    return None
+
+
 def _short(err: Exception) -> str:
     if isinstance(err, ValidationError):
         return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'file'}: {e['msg']}"
@@ -226,6 +233,8 @@ class Entry:
     submission: Submission
     scores: dict[str, float]
     speed: SpeedResult | None = None
+    folder: str = ""
+    reference: str | None = None
 
     @property
     def setting(self) -> str:
@@ -261,8 +270,10 @@ def load_entries(results_dir: str | Path) -> tuple[list[Entry], list[str]]:
         submission = read_submission(folder)
         meta = json.loads((folder / "model_meta.json").read_text(encoding="utf-8"))
         scores, _ = _read_scores(folder)
+        reference = meta.get("reference")
         entries.append(Entry(model_name=str(meta.get("name")), revision=folder.name,
-                             submission=submission, scores=scores, speed=read_speed(folder)))
+                             submission=submission, scores=scores, speed=read_speed(folder),
+                             folder=where, reference=_web_link(reference)))
     return entries, skipped
 
 

@@ -44,14 +44,18 @@ SETTING_NOTES = {
 
 
 def format_params(n: int | None) -> str:
-    """``24000000`` -> ``24M``, ``4020000000`` -> ``4.02B`` (the paper's style); None -> ``–``."""
+    """A parameter count, written one way everywhere (tables, site, figure axes).
+
+    Three significant digits, trailing zeros dropped, with K, M or B: ``24000000`` -> ``24M``,
+    ``4020000000`` -> ``4.02B``, ``111840`` -> ``112K``, ``0`` -> ``0``; None -> ``–``.
+    """
     if n is None:
         return "–"
-    if n >= 10**9:
-        return f"{n / 10**9:.2f}B"
-    if n >= 10**6:
-        return f"{n / 10**6:.0f}M"
-    return str(n)
+    value = float(f"{n:.3g}")  # round first, so 999,999 becomes 1M rather than 1000K
+    for unit, size in (("B", 10**9), ("M", 10**6), ("K", 10**3)):
+        if value >= size:
+            return f"{value / size:.3g}{unit}"
+    return f"{value:.3g}"
 
 
 def _cell(text: str) -> str:
@@ -75,6 +79,8 @@ class Row:
     qps: float | None = None
     hardware: str | None = None
     batch_size: int | None = None
+    folder: str = ""
+    reference: str | None = None
 
     @classmethod
     def from_entry(cls, entry: Entry) -> Row:
@@ -87,8 +93,30 @@ class Row:
             verified=sub.verified, params_query=sub.n_parameters_query,
             params_document=sub.n_parameters_document,
             qps=speed.qps if speed else None, hardware=speed.hardware if speed else None,
-            batch_size=speed.batch_size if speed else None,
+            batch_size=speed.batch_size if speed else None, folder=entry.folder,
+            reference=entry.reference,
         )
+
+    @property
+    def asymmetric(self) -> bool:
+        """A query encoder and a different-sized document encoder (both sizes known)."""
+        return (None not in (self.params_query, self.params_document)
+                and self.params_query != self.params_document)
+
+    @property
+    def source_kind(self) -> str:
+        """``reported``, ``reproduced`` or ``verified`` (reproduced and recomputed)."""
+        return "verified" if self.verified else self.provenance
+
+    @property
+    def speed_setting(self) -> str | None:
+        """Where QPS was measured: ``1x NVIDIA A100 80GB, batch 32``; None when not measured."""
+        return None if self.qps is None else f"{self.hardware}, batch {self.batch_size}"
+
+    @property
+    def params_text(self) -> str:
+        """The Params (Q/D) cell: ``305M / 4.02B``."""
+        return f"{format_params(self.params_query)} / {format_params(self.params_document)}"
 
     def average(self, column: str) -> float | None:
         """One of the paper's :data:`~medteb.benchmark.definitions.AVERAGES` (0–1), None
@@ -101,6 +129,22 @@ class Row:
         out.update(paper_averages(self.scores))
         return out
 
+    def to_dict(self, rank: int | None = None) -> dict[str, Any]:
+        """Plain data, one key per column of the data files.
+
+        Scores are on the 0–100 scale, rounded to 6 decimals (far below the 2 shown; it drops
+        float noise such as ``50.13999999999999``); averages use the unrounded scores.
+        """
+        return {
+            "rank": rank, "model": self.display_name, "model_name": self.model_name,
+            "revision": self.revision, "params_query": self.params_query,
+            "params_document": self.params_document, "asymmetric": self.asymmetric,
+            **{k: None if v is None else round(100 * v, 6) for k, v in self.values().items()},
+            "qps": self.qps, "batch_size": self.batch_size, "hardware": self.hardware,
+            "source": self.source, "provenance": self.provenance, "verified": self.verified,
+            "folder": self.folder, "reference": self.reference,
+        }
+
     def sort_key(self) -> tuple[Any, ...]:
         avg = self.average("Avg")
         return (avg is None, -(avg or 0.0), self.display_name, self.model_name, self.revision)
@@ -112,6 +156,16 @@ class Board:
 
     setting: str
     rows: tuple[Row, ...] = ()
+
+    def ranks(self) -> list[int | None]:
+        """Each row's rank by Avg (rows are sorted); None for a row without an Avg."""
+        ranks: list[int | None] = []
+        rank = 0
+        for row in self.rows:
+            complete = row.average("Avg") is not None
+            rank += complete
+            ranks.append(rank if complete else None)
+        return ranks
 
     def marks(self) -> dict[str, tuple[float | None, float | None]]:
         """Best and second-best displayed value (rounded to 0.01 on 0–100) of each column."""
@@ -146,14 +200,9 @@ class Leaderboard:
         return next(b for b in self.boards if b.setting == setting)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain data (scores 0–100, unrounded) for JSON."""
-        return {b.setting: [{
-            "model": r.display_name, "model_name": r.model_name, "revision": r.revision,
-            "params_query": r.params_query, "params_document": r.params_document,
-            **{k: None if v is None else 100 * v for k, v in r.values().items()},
-            "qps": r.qps, "hardware": r.hardware, "source": r.source,
-            "provenance": r.provenance, "verified": r.verified,
-        } for r in b.rows] for b in self.boards}
+        """Plain data (scores 0–100, unrounded) for JSON: each board's :meth:`Row.to_dict`."""
+        return {b.setting: [r.to_dict(rank) for r, rank in zip(b.rows, b.ranks(), strict=True)]
+                for b in self.boards}
 
     def to_markdown(self) -> str:
         """``leaderboard.md``: deterministic (stable order, fixed formatting)."""
@@ -192,15 +241,13 @@ class Leaderboard:
         marks = board.marks()
         sources: list[str] = []
         hardware: list[str] = []
-        rank = 0
-        for row in board.rows:
-            rank += row.average("Avg") is not None
-            cells = [str(rank) if row.average("Avg") is not None else "–", _cell(row.display_name),
-                     f"{format_params(row.params_query)} / {format_params(row.params_document)}"]
+        for row, rank in zip(board.rows, board.ranks(), strict=True):
+            cells = ["–" if rank is None else str(rank), _cell(row.display_name),
+                     row.params_text]
             for column, value in row.values().items():
                 cells.append(_score(value, marks[column]))
             if row.qps is not None:
-                label = f"{row.hardware}, batch {row.batch_size}"
+                label = row.speed_setting
                 if label not in hardware:
                     hardware.append(label)
                 cells.append(f"{row.qps:.1f} ({chr(ord('a') + hardware.index(label))})")
