@@ -10,6 +10,7 @@ from medteb.cli.common import (
     asymmetric_spec,
     configure_logging,
 )
+from medteb.cli.ray_options import add_ray_arguments, ray_settings
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -22,7 +23,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
             "D --stored-documents-only` evaluations re-use them without loading D (e.g. encode "
             "on a GPU machine, copy the store, evaluate query encoders on a laptop). Already "
             "stored documents are skipped, so an interrupted run resumes. "
-            "See docs/asymmetric_models.md."
+            "With --ray, Ray workers (local, or a cluster's GPUs) share the encoding. "
+            "See docs/asymmetric_models.md and docs/distributed_encoding.md."
         ),
     )
     parser.add_argument("-t", "--tasks", nargs="+", default=None,
@@ -38,6 +40,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("-v", "--verbosity", type=int, choices=(0, 1, 2, 3), default=1,
                         help="0 errors only, 1 progress (default), 2 info logs, 3 debug logs")
     add_asymmetric_arguments(parser, documents_only=True)
+    add_ray_arguments(parser)
     parser.set_defaults(func=_encode_documents)
 
 
@@ -52,11 +55,13 @@ def _encode_documents(args: argparse.Namespace) -> int:
     from medteb.models.document_store import default_store_root
 
     spec = asymmetric_spec(args, documents_only=True)
+    ray = ray_settings(args)
     console = Console(stderr=True)
     progress = console.print if args.verbosity >= 1 else (lambda *_: None)
     outcomes = encode_documents(spec.with_device(args.device), args.tasks, args.data_dir,
                                 args.eval_splits, args.batch_size,
-                                show_progress=args.verbosity >= 1, on_progress=progress)
+                                show_progress=args.verbosity >= 1, on_progress=progress,
+                                ray=ray)
     print("| Task | Split | Documents | Encoded now | Note |")
     print("|---|---|---:|---:|---|")
     for o in outcomes:

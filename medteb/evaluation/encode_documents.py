@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from medteb.errors import DataUnavailableError
 
 if TYPE_CHECKING:
+    from medteb.evaluation.ray_encode import RaySettings
     from medteb.models.asymmetric import AsymmetricSpec
 
 logger = logging.getLogger(__name__)
@@ -37,10 +38,14 @@ class EncodedTask:
 def encode_documents(spec: AsymmetricSpec, tasks: Sequence[str] | None,
                      data_dir: str | os.PathLike | None, eval_splits: Sequence[str] | None = None,
                      batch_size: int = 32, show_progress: bool = True,
-                     on_progress: Callable[[str], None] = logger.info) -> list[EncodedTask]:
+                     on_progress: Callable[[str], None] = logger.info,
+                     ray: RaySettings | None = None) -> list[EncodedTask]:
     """Encode every document of ``tasks`` with the document side of ``spec`` into its store.
 
     Documents already stored are not encoded again, so an interrupted call resumes.
+
+    Args:
+        ray: encode on Ray workers instead of in this process (:mod:`medteb.evaluation.ray_encode`).
 
     Raises:
         UnknownTaskError, DataValidationError: as for ``medteb run`` (checked before loading).
@@ -66,6 +71,11 @@ def encode_documents(spec: AsymmetricSpec, tasks: Sequence[str] | None,
     if not with_corpus:
         raise DataUnavailableError("no task with documents to encode: " + "; ".join(
             f"{o.task}: {o.skipped}" for o in outcomes))
+    if ray is not None:
+        from medteb.evaluation.ray_encode import encode_tasks_on_ray
+
+        return outcomes + [EncodedTask(*row) for row in encode_tasks_on_ray(
+            spec, with_corpus, ray, batch_size, show_progress, on_progress)]
     encoder = spec.load(document_only=True)
     store = encoder.store
     for task in with_corpus:

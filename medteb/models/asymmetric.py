@@ -150,12 +150,9 @@ class AsymmetricSpec:
             return AsymmetricEncoder(self, query, None, identity, store)
         query = None if document_only else load_side(self.query, "query")
         document = load_side(self.document, "document")
-        identity = EncoderIdentity(
-            name=self.document.name, revision=document.revision, pooling=document.pooling,
-            max_length=document.max_length, dtype=self.document.dtype, dim=document.dim,
-            n_parameters=document.n_parameters)
         caches = getattr(document, "caches_vectors", False)  # a served model keeps its own
-        return AsymmetricEncoder(self, query, document, identity,
+        return AsymmetricEncoder(self, query, document,
+                                 EncoderIdentity.of_side(self.document, document),
                                  store if self.use_store and not caches else None)
 
 
@@ -299,6 +296,11 @@ class AsymmetricEncoder(AbsEncoder):
                 prompt_type: PromptType | None) -> list[str]:
         before, after = self._template_parts(template, task_metadata, prompt_type)
         return [f"{before}{t}{after}" for t in texts]
+
+    def document_texts(self, texts: list[str], task_metadata: TaskMetadata) -> list[str]:
+        """Documents as the document encoder sees (and the store keys) them: template applied."""
+        return self._format(texts, self.spec.document_template, task_metadata,
+                            PromptType.document)
 
     def encode(self, inputs: DataLoader[BatchedInput], *, task_metadata: TaskMetadata,
                hf_split: str, hf_subset: str, prompt_type: PromptType | None = None,

@@ -80,6 +80,18 @@ class EncoderIdentity:
     dim: int
     n_parameters: int
 
+    @classmethod
+    def of_side(cls, config: Any, side: Any) -> EncoderIdentity:
+        """The identity of a loaded document side (what its stored vectors are filed under).
+
+        ``config`` is its :class:`~medteb.models.sides.SideConfig` and ``side`` the loaded
+        :class:`~medteb.models.sides.Side` (not imported: sides reach this module through
+        the served models' cache, so the import would be a cycle).
+        """
+        return cls(name=config.name, revision=side.revision, pooling=side.pooling,
+                   max_length=side.max_length, dtype=config.dtype, dim=side.dim,
+                   n_parameters=side.n_parameters)
+
     @property
     def key(self) -> str:
         return _key({"name": self.name, "revision": self.revision, "pooling": self.pooling,
@@ -162,9 +174,36 @@ class DocumentStore:
                 out[i] = vector
         return out, missing
 
+    def missing_texts(self, identity: EncoderIdentity, entry: EntryKey,
+                      texts: Sequence[str]) -> list[str]:
+        """The distinct ``texts`` with no stored vector, in first-seen order.
+
+        Reads only the digests of the shards (not their vectors), so a driver that hands the
+        encoding to other processes does not hold the store in memory.
+
+        Raises:
+            DocumentStoreError: no texts at all (as :meth:`get_or_encode`).
+        """
+        _require_texts(entry, texts)
+        folder = self._entry_dir(identity, entry)
+        stored: set[bytes] = set(self._loaded.get(folder, {}))
+        if folder not in self._loaded:
+            from safetensors import safe_open
+
+            for shard in sorted(folder.glob("shard-*.safetensors")):
+                with safe_open(str(shard), framework="numpy") as handle:
+                    stored.update(d.tobytes() for d in handle.get_tensor("digests"))
+        unique = list(dict.fromkeys(texts))
+        return [t for t, d in zip(unique, text_digests(unique), strict=True)
+                if d.tobytes() not in stored]
+
     def add(self, identity: EncoderIdentity, entry: EntryKey, texts: Sequence[str],
-            vectors: np.ndarray) -> None:
-        """Store vectors of ``texts`` as one new shard (atomically)."""
+            vectors: np.ndarray, keep_in_memory: bool = True) -> None:
+        """Store vectors of ``texts`` as one new shard (atomically).
+
+        The shard's name is a hash of its texts, so writing the same texts twice (two drivers
+        racing on one store) replaces a file with an identical one instead of clashing.
+        """
         from safetensors.numpy import save_file
 
         folder = self._entry_dir(identity, entry)
@@ -181,6 +220,8 @@ class DocumentStore:
                      lambda tmp: save_file({"digests": digests, "vectors": vectors}, tmp,
                                            metadata={"encoder": identity.key,
                                                      "entry": entry.key}))
+        if not keep_in_memory and folder not in self._loaded:
+            return
         cache = self._loaded.setdefault(folder, {})
         for digest, vector in zip(digests, vectors, strict=True):
             cache[digest.tobytes()] = vector
@@ -196,10 +237,7 @@ class DocumentStore:
             DocumentStoreError: no texts at all, or store-only and some texts have no stored
                 vector.
         """
-        if len(texts) == 0:
-            raise DocumentStoreError(
-                f"no documents to look up or encode for {entry.task} ({entry.split}, subset "
-                f"{entry.subset or 'default'}): the task's corpus is empty")
+        _require_texts(entry, texts)
         stored, missing = self.lookup(identity, entry, texts)
         self.stats.reused += len(texts) - len(missing)
         if not missing and stored is not None:
@@ -214,7 +252,7 @@ class DocumentStore:
             )
         unique = list(dict.fromkeys(texts[i] for i in missing))  # repeated texts: encode once
         new: dict[str, np.ndarray] = {}
-        for chunk in _chunks(unique, self.shard_size):
+        for chunk in self.shards(unique):
             vectors = np.asarray(encode(chunk), dtype=np.float32)
             self.add(identity, entry, chunk, vectors)
             new.update(zip(chunk, vectors, strict=True))
@@ -234,7 +272,18 @@ class DocumentStore:
                 found.append(EncoderIdentity(**data))
         return found
 
+    def shards(self, texts: list[str]) -> Iterator[list[str]]:
+        """``texts`` cut into shards of ``shard_size``: how :meth:`get_or_encode` cuts its misses.
 
-def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
-    for start in range(0, len(items), size):
-        yield items[start: start + size]
+        Every shard but the last is full, so once some shards are stored the misses of a rerun
+        cut into the same shards (what makes a resumed or distributed run write the same files).
+        """
+        for start in range(0, len(texts), self.shard_size):
+            yield texts[start: start + self.shard_size]
+
+
+def _require_texts(entry: EntryKey, texts: Sequence[str]) -> None:
+    if len(texts) == 0:
+        raise DocumentStoreError(
+            f"no documents to look up or encode for {entry.task} ({entry.split}, subset "
+            f"{entry.subset or 'default'}): the task's corpus is empty")

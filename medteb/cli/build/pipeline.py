@@ -20,6 +20,7 @@ from medteb.cli.build.common import (
     store_path,
     today,
 )
+from medteb.cli.ray_options import add_ray_arguments, ray_settings
 from medteb.errors import BuildInputError
 from medteb.models.names import slug
 
@@ -68,6 +69,10 @@ def add_stage_parsers(stages: argparse._SubParsersAction) -> None:
                    help="keep only candidates scoring above this (e.g. 0 with bm25-zh: drops "
                         "documents sharing no term with the query); default: keep the top K")
     p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--document-store", default=None,
+                   help="with --ray: where dense retrievers' document vectors are kept "
+                        "(default: <work>/document_store); a rerun re-uses them")
+    add_ray_arguments(p)
 
     p = stage_parser(stages, "judge", "rate every pooled pair with every LLM judge (Table 21) "
                      "and vote; resumable", _judge)
@@ -157,9 +162,11 @@ def _diversify(args: argparse.Namespace) -> int:
 def _pool(args: argparse.Namespace) -> int:
     from medteb.build.io import need_rows, read_texts, write_json, write_jsonl
     from medteb.build.pool import merge_runs, retrieve, run_fingerprint
-    from medteb.models import load_model
+    from medteb.models import BM25_NAME, load_model
+    from medteb.models.api import is_api_model
 
     work = Path(args.work)
+    ray = ray_settings(args)
     quiet_libraries(args)
     queries = need_rows(read_texts(need(work / QUERIES, "prepare")), work / QUERIES, "prepare")
     corpus = need_rows(read_texts(need(work / CORPUS, "prepare")), work / CORPUS, "prepare")
@@ -174,8 +181,19 @@ def _pool(args: argparse.Namespace) -> int:
                 runs[name] = saved["rankings"]
                 continue
         say(args, f"{name}: retrieving the top {args.top_k} for {len(queries)} queries")
-        rankings = retrieve(load_model(name), queries, corpus, args.top_k,
-                            batch_size=args.batch_size, min_score=args.min_score)
+        model = load_model(name)
+        # a dense model loaded here (not bm25-zh, not a served one): its corpus on Ray
+        if ray is not None and name != BM25_NAME and not is_api_model(name):
+            from medteb.build.pool_ray import retrieve_with_ray
+
+            rankings = retrieve_with_ray(
+                model, name, queries, corpus, args.top_k, settings=ray,
+                store_root=args.document_store or work / "document_store",
+                batch_size=args.batch_size, min_score=args.min_score,
+                show_progress=args.verbosity >= 1, on_progress=lambda m: say(args, m))
+        else:
+            rankings = retrieve(model, queries, corpus, args.top_k,
+                                batch_size=args.batch_size, min_score=args.min_score)
         write_json(path, {"retriever": name, "top_k": args.top_k, "min_score": args.min_score,
                           "fingerprint": fingerprint, "rankings": rankings})
         runs[name] = rankings

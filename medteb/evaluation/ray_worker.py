@@ -1,0 +1,103 @@
+"""What runs inside each Ray worker of ``--ray``: an encoder loaded once, then shard after shard.
+
+The driver side (:mod:`medteb.evaluation.ray_encode`) hands each worker a picklable *recipe*
+(:class:`EncoderRecipe`); the worker's actor (:class:`ShardWorker`) loads it once into a
+:class:`LoadedEncoder` (the store identity of the encoder and a function from texts to raw
+vectors) and then encodes the shards it is sent. Workers never touch the document store.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from medteb.models.document_store import EncoderIdentity
+    from medteb.models.sides import EncodeContext, SideConfig
+
+
+class LoadedEncoder(Protocol):
+    """What a worker holds after loading: the store identity and texts -> raw vectors.
+
+    ``context`` is what mteb says about the texts (task, split, prompt type); a side loaded as
+    under ``-m`` encodes through the model's own ``encode``, which needs it.
+    """
+
+    identity: EncoderIdentity
+
+    def encode(self, texts: list[str], context: Any = None) -> np.ndarray: ...
+
+
+class EncoderRecipe(Protocol):
+    """A picklable description of an encoder; each worker calls :meth:`load` once."""
+
+    def load(self, device: str | None) -> LoadedEncoder: ...
+
+
+@dataclass
+class FunctionEncoder:
+    """A :class:`LoadedEncoder` made of an identity and an encoding function."""
+
+    identity: EncoderIdentity
+    function: Callable[[list[str], Any], np.ndarray]
+
+    def encode(self, texts: list[str], context: Any = None) -> np.ndarray:
+        return self.function(texts, context)
+
+
+@dataclass(frozen=True)
+class DocumentSideRecipe:
+    """The document side of an asymmetric pair, encoded as ``medteb encode-documents`` does."""
+
+    side: SideConfig
+    batch_size: int
+
+    def load(self, device: str | None) -> LoadedEncoder:
+        from medteb.models.document_store import EncoderIdentity
+        from medteb.models.sides import load_side
+
+        config = replace(self.side, device=self.side.device or device)
+        side = load_side(config, "document")
+
+        def encode(texts: list[str], context: EncodeContext | None) -> np.ndarray:
+            return side.encode(texts, self.batch_size, False, "", context)
+
+        return FunctionEncoder(EncoderIdentity.of_side(config, side), encode)
+
+
+class ShardWorker:
+    """The Ray actor: loads the encoder once, then encodes shard after shard."""
+
+    def __init__(self, recipe: EncoderRecipe, device: str | None, threads: int | None) -> None:
+        from medteb._hub import decide_hub_access
+
+        self.error: Exception | None = None
+        try:
+            decide_hub_access()  # this process's one Hub decision, before the model is found
+            if threads:
+                import torch
+
+                torch.set_num_threads(threads)
+            self.loaded: LoadedEncoder | None = recipe.load(device)
+        except Exception as err:  # reported by identity(), as the task error it is
+            self.error, self.loaded = err, None
+
+    def identity(self) -> EncoderIdentity:
+        return self._loaded().identity
+
+    def pid(self) -> int:
+        return os.getpid()
+
+    def encode(self, texts: list[str], context: Any = None) -> np.ndarray:
+        return np.ascontiguousarray(self._loaded().encode(texts, context), dtype=np.float32)
+
+    def _loaded(self) -> LoadedEncoder:
+        if self.loaded is None:
+            assert self.error is not None
+            raise self.error
+        return self.loaded
