@@ -17,3 +17,14 @@ def positive_int(value: str) -> int:
     if number < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
     return number
+
+
+def non_negative_float(value: str) -> float:
+    """An argparse type: a finite number of at least 0."""
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if not 0 <= number < float("inf"):  # also refuses nan
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value!r}")
+    return number

@@ -5,20 +5,10 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from medteb.cli.common import positive_int
+from medteb.cli.arg_types import non_negative_float, positive_int
 
 if TYPE_CHECKING:
     from medteb.evaluation.ray_encode import RaySettings
-
-
-def _non_negative_float(value: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        number = -1.0
-    if number < 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value!r}")
-    return number
 
 
 def add_ray_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,7 +22,7 @@ def add_ray_arguments(parser: argparse.ArgumentParser) -> None:
                             "start a local Ray on this machine")
     group.add_argument("--ray-workers", type=positive_int, default=None,
                        help="number of workers (default: one per GPU, or 1 without GPUs)")
-    group.add_argument("--ray-gpus-per-worker", type=_non_negative_float, default=None,
+    group.add_argument("--ray-gpus-per-worker", type=non_negative_float, default=None,
                        help="GPUs per worker, e.g. 1 or 0.5 (default: 1 when the cluster has "
                             "GPUs, else 0)")
 
