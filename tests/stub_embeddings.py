@@ -10,7 +10,8 @@ fewer than inputs), ``wrong-dim`` (one vector of another dimension), ``drop`` (t
 closed without an answer) or ``None`` (answered). Later attempts of a body are answered, so
 every text is eventually embedded. ``log`` records (texts, outcome) of every request, and
 ``authorizations`` every Authorization header seen. A served model named ``reject`` always gets
-HTTP 401 whose message echoes the Authorization header (as some servers do).
+HTTP 401 whose message echoes the Authorization header (as some servers do). Setting
+``version`` changes every vector, as swapping the model behind a served name would.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class StubEmbeddings:
     def __init__(self, faults: tuple[str | None, ...] = (None,), hang_s: float = 1.0,
                  retry_after: str = "0.25") -> None:
         self.faults, self.hang_s, self.retry_after = faults, hang_s, retry_after
+        self.version = ""  #: salts every vector: another "model" behind the same name
         self.log: list[tuple[list[str], str]] = []
         self.authorizations: list[str | None] = []
         self._first: dict[str, str | None] = {}
@@ -101,7 +103,7 @@ class StubEmbeddings:
         if fault == "drop":
             handler.close_connection = True
             return None
-        vectors = [vector_of(t).tolist() for t in texts]
+        vectors = [vector_of(self.version + t).tolist() for t in texts]
         if fault == "timeout":
             time.sleep(self.hang_s)
         if fault == "short":

@@ -14,7 +14,7 @@ import pytest
 
 from medteb.cli import main
 from medteb.errors import MedtebError
-from medteb.models.api import ApiSide
+from medteb.models.api import PROBE_TEXT, ApiSide
 from medteb.models.api_client import ApiConfig, ApiError, EmbeddingsClient, _retry_after
 from medteb.models.api_encoder import ApiSpec
 from medteb.models.document_store import DocumentStore
@@ -73,8 +73,36 @@ def test_a_run_stopped_by_a_failure_resumes_without_resending(tmp_path: Path) ->
         resumed = _side(stub, tmp_path)
         vectors = resumed.encode(TEXTS, 4, False, "")
         assert resumed.stats.cached == 8 and resumed.stats.embedded == len(TEXTS) - 8
-    assert sorted(stub.successes()) == sorted([*TEXTS, "维度探测 dimension probe"])
+    # the probe twice: embedded at first load, then checked before the resumed requests
+    assert sorted(stub.successes()) == sorted([*TEXTS, PROBE_TEXT, PROBE_TEXT])
     np.testing.assert_allclose(vectors, np.stack([vector_of(t) for t in TEXTS]), rtol=1e-6)
+
+
+def test_a_changed_model_behind_the_name_is_never_mixed_into_the_cache(tmp_path: Path) -> None:
+    with StubEmbeddings() as stub:
+        _side(stub, tmp_path).encode(TEXTS[:10], 8, False, "")
+        rerun = _side(stub, tmp_path)
+        assert len(stub.log) == 3  # the probe and two batches; a fully cached rerun sends nothing
+        np.testing.assert_allclose(rerun.encode(TEXTS[:10], 8, False, ""),
+                                   np.stack([vector_of(t) for t in TEXTS[:10]]), rtol=1e-6)
+        assert len(stub.log) == 3
+        same = _side(stub, tmp_path)
+        same.encode(TEXTS[:12], 8, False, "")  # two new texts: the probe is checked first
+        assert [texts for texts, _ in stub.log[3:]] == [[PROBE_TEXT], TEXTS[10:12]]
+        assert same.stats.requests == 2
+        stub.version = "v2"  # another model is now served under the same name
+        changed = _side(stub, tmp_path)
+        store = tmp_path / "store"
+        with pytest.raises(ApiError, match=r"^api/m at http://127\.0\.0\.1:\d+/v1/embeddings "
+                                           r"no longer serves the model whose vectors are cached "
+                                           rf"in {re.escape(str(store))}: the probe text's "
+                                           r"vector changed \(cosine -?0\.\d{4} with the "
+                                           r"cached vector\)"):
+            changed.encode(TEXTS[:14], 8, False, "")
+        assert stub.log[-1][0] == [PROBE_TEXT]  # nothing but the probe was sent
+        assert changed.cache.lookup(TEXTS[12:14])[1] == [0, 1]  # nothing new was stored
+        np.testing.assert_allclose(changed.encode(TEXTS[:12], 8, False, ""),  # cached: as before
+                                   np.stack([vector_of(t) for t in TEXTS[:12]]), rtol=1e-6)
 
 
 def test_a_rerun_works_with_the_endpoint_down(tmp_path: Path) -> None:

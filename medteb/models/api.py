@@ -9,8 +9,9 @@ retries, answer checks, the key) is :mod:`medteb.models.api_client`.
 Every vector is cached on disk in the :class:`~medteb.models.document_store.DocumentStore`
 (queries too), keyed by (served model, the exact text sent): a rerun or a resumed crash sends
 no request for a text already embedded, and a rerun whose texts are all cached works with the
-endpoint down. The key of the cache is the served model's *name*: if the model behind a name
-changes, point ``--document-store`` elsewhere (or clear it). Vectors are stored as served and
+endpoint down. The key of the cache is the served model's *name*; a probe text embedded again
+before the first new request checks that the model behind the name has not changed (else
+point ``--document-store`` elsewhere, or clear it). Vectors are stored as served and
 L2-normalised when used (cosine similarity).
 
 Example:
@@ -52,6 +53,11 @@ BASE_ENV = "MEDTEB_API_BASE"
 ALL_TEXTS = EntryKey(task="(any task: api vectors)", split="-", subset="-", dataset_revision="-")
 #: vectors are kept on disk after this many new ones (and when a run stops, for any reason)
 FLUSH_EVERY = 1024
+#: embedded when a served model is first loaded; embedded again to check the model is unchanged
+PROBE_TEXT = "维度探测 dimension probe"
+#: the least cosine between the probe's cached and fresh vectors of "the same model" (a served
+#: model gives the same text the same vector up to float noise; another model does not)
+MIN_PROBE_COSINE = 0.999
 
 
 def is_api_model(name: str) -> bool:
@@ -103,7 +109,9 @@ class ApiSide:
 
     Loading makes no request when the cache already knows the model's dimension; otherwise it
     embeds one short probe text (cached like any other), so that a wrong URL, model or key
-    fails before any evaluation starts.
+    fails before any evaluation starts. Before the first text this process has to request, the
+    probe is embedded again and compared with its cached vector: if the model behind the name
+    has changed, new vectors are never mixed with the old model's (:meth:`check_unchanged`).
     """
 
     pooling = "api"
@@ -121,9 +129,10 @@ class ApiSide:
         self.cache = ApiVectorCache(store or DocumentStore(root), self.model)
         self.stats = CacheStats()
         self.revision = f"served@{api.host}"
+        self._checked = False
         dim = self.cache.stored_dim()
         if dim is None:
-            dim = int(self.encode(["维度探测 dimension probe"], 1, False, "").shape[1])
+            dim = int(self.encode([PROBE_TEXT], 1, False, "").shape[1])
         self.dim = dim
 
     def encode(self, texts: Sequence[str], batch_size: int, show_progress: bool,
@@ -138,6 +147,7 @@ class ApiSide:
         if not missing:
             assert stored is not None
             return stored
+        self.check_unchanged()
         unique = list(dict.fromkeys(texts[i] for i in missing))
         new = self._request(unique, batch_size, show_progress, desc)
         out = stored if stored is not None else np.zeros((len(texts), new.shape[1]), np.float32)
@@ -149,6 +159,37 @@ class ApiSide:
         for i in missing:
             out[i] = new[rows[texts[i]]]
         return out
+
+    def check_unchanged(self) -> None:
+        """Embed the probe text again (once per process) and compare it with its cached vector.
+
+        Raises:
+            ApiError: the endpoint now gives the probe another vector (cosine below
+                :data:`MIN_PROBE_COSINE`) or another dimension: the model behind the name
+                changed, and the cache holds the old model's vectors.
+        """
+        if self._checked:
+            return
+        self._checked = True
+        cached, missing = self.cache.lookup([PROBE_TEXT])
+        if missing or cached is None:  # nothing to compare with: the probe is being embedded
+            return
+        before = self.client.requests
+        try:
+            fresh = self.client.embed_batch([PROBE_TEXT])[0]
+        finally:
+            self.stats.requests += self.client.requests - before
+        old = cached[0]
+        cosine = float(old @ fresh) / max(float(np.linalg.norm(old) * np.linalg.norm(fresh)),
+                                          1e-30) if old.shape == fresh.shape else float("nan")
+        if not cosine >= MIN_PROBE_COSINE:
+            seen = (f"cosine {cosine:.4f} with the cached vector" if old.shape == fresh.shape
+                    else f"{fresh.shape[0]}-d, cached {old.shape[0]}-d")
+            raise ApiError(
+                f"api/{self.model} at {self.api.endpoint} no longer serves the model whose "
+                f"vectors are cached in {self.cache.store.root}: the probe text's vector changed "
+                f"({seen}), so the model behind the name changed; new vectors would be mixed "
+                "with the old model's. Use another --document-store for the new model")
 
     def _request(self, texts: list[str], batch_size: int, show_progress: bool,
                  desc: str) -> np.ndarray:
