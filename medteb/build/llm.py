@@ -274,20 +274,7 @@ def run_calls(
         KeyboardInterrupt: after in-flight calls have finished and been stored.
     """
     stats, lock, stop = CallStats(), threading.Lock(), threading.Event()
-    todo: list[tuple[JudgeConfig, str, LLMRequest]] = []
-    for judge, requests in jobs:
-        seen: set[str] = set()
-        for request in requests:
-            key = request_key(judge, prompt_version, request.payload)
-            if key in seen:
-                continue
-            seen.add(key)
-            stats.total += 1
-            record = store.get(key)
-            if record is not None and (record.get("ok") or not retry_failures):
-                stats.cached += 1
-            else:
-                todo.append((judge, key, request))
+    todo = _calls_to_make(jobs, prompt_version, store, retry_failures, stats)
     start = time.monotonic()
     progress, task_id = _progress(show_progress, description, stats)
     executors: list[ThreadPoolExecutor] = []
@@ -304,16 +291,7 @@ def run_calls(
                 if j == judge:
                     futures[executor.submit(runner, key, request)] = judge
         for future in as_completed(futures):
-            try:
-                record = future.result()
-            except _Pending as err:
-                stats.pending += 1
-                if len(stats.pending_errors) < 10:
-                    stats.pending_errors.append(str(err))
-            else:
-                stats.called += 1
-                stats.failed += 0 if record.get("ok") else 1
-                stats.tokens += int(record.get("tokens") or 0)
+            _count(future, stats)
             if progress is not None:
                 elapsed = max(time.monotonic() - start, 1e-9)
                 progress.update(task_id, advance=1, rate=f"{stats.called / elapsed:.1f}/s",
@@ -330,6 +308,41 @@ def run_calls(
         if progress is not None:
             progress.stop()
     return stats
+
+
+def _calls_to_make(jobs: Sequence[tuple[JudgeConfig, Sequence[LLMRequest]]],
+                   prompt_version: str, store: ResponseStore, retry_failures: bool,
+                   stats: CallStats) -> list[tuple[JudgeConfig, str, LLMRequest]]:
+    """(judge, key, request) of every distinct call the store cannot answer; counts the rest."""
+    todo: list[tuple[JudgeConfig, str, LLMRequest]] = []
+    for judge, requests in jobs:
+        seen: set[str] = set()
+        for request in requests:
+            key = request_key(judge, prompt_version, request.payload)
+            if key in seen:
+                continue
+            seen.add(key)
+            stats.total += 1
+            record = store.get(key)
+            if record is not None and (record.get("ok") or not retry_failures):
+                stats.cached += 1
+            else:
+                todo.append((judge, key, request))
+    return todo
+
+
+def _count(future: Future, stats: CallStats) -> None:
+    """Add one finished call to the counts: stored (ok or failed), or still pending."""
+    try:
+        record = future.result()
+    except _Pending as err:
+        stats.pending += 1
+        if len(stats.pending_errors) < 10:
+            stats.pending_errors.append(str(err))
+    else:
+        stats.called += 1
+        stats.failed += 0 if record.get("ok") else 1
+        stats.tokens += int(record.get("tokens") or 0)
 
 
 def _openai_client(judge: JudgeConfig) -> Any:
