@@ -15,6 +15,7 @@ import re
 from medteb.errors import MedtebError
 
 CMEDTEB_BIBTEX = r"""@inproceedings{cmedteb2026,
+  author = {Jiang, Angqing and Chen, Jianlyu and Fang, Zhe and Wang, Yongcan and Li, Xinpeng and Ding, Keyu and Lian, Defu},
   booktitle = {Proceedings of the 64th Annual Meeting of the Association for Computational Linguistics (ACL 2026)},
   eprint = {2604.10937},
   archiveprefix = {arXiv},
