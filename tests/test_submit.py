@@ -519,6 +519,20 @@ def test_submit_rebuilds_the_site_only_where_it_exists(repo: Path, run: Path,
     assert "medteb/bm25-zh" in page and "<td data-value=\"0\">0 / 0</td>" in page
 
 
+def test_the_sites_link_base_survives_submit_and_rebuilds(repo: Path, run: Path) -> None:
+    url = "https://github.com/ORG/medteb/blob/main/results"
+    assert main(["leaderboard", "--html", "--results-url", url]) == 0
+    assert main(["submit", str(run)]) == 0  # rebuilds site/ with the base it was built with
+    page = (repo / "site" / "index.html").read_text("utf-8")
+    assert f'href="{url}/medteb__bm25-zh/' in page and 'href="../results/' not in page
+    assert json.loads((repo / "site" / "leaderboard.json").read_text("utf-8"))[
+        "results_url"] == url
+    assert main(["leaderboard", "--html"]) == 0  # a plain rebuild keeps it too
+    assert f'href="{url}/medteb__bm25-zh/' in (repo / "site" / "index.html").read_text("utf-8")
+    assert main(["leaderboard", "--html", "--results-url", "../results"]) == 0  # until changed
+    assert 'href="{url}' not in (repo / "site" / "index.html").read_text("utf-8")
+
+
 def test_a_failing_site_rebuild_undoes_the_submission(repo: Path, run: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     """The site is part of the submission's transaction: when it cannot be rebuilt, results/,

@@ -32,7 +32,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="with --html: the base of each row's provenance link, "
                              "URL/<org__model>/<revision>/submission.yaml, e.g. "
                              "https://github.com/ORG/medteb/blob/main/results (default: the "
-                             "results folder's path relative to DIR)")
+                             "one the site already in DIR was built with, else the results "
+                             "folder's path relative to DIR; `medteb submit` keeps it too)")
     parser.set_defaults(func=_leaderboard)
 
 
@@ -75,8 +76,9 @@ def site_files(results: str | os.PathLike, folder: str | os.PathLike,
     first, ``index.html`` last), and the notes on folders passed over; writes nothing.
 
     Args:
-        results_url: the base of the provenance links; default: ``results`` relative to
-            ``folder`` (works from ``file://`` in a clone and on a host serving the repository).
+        results_url: the base of the provenance links; default: the one the site already in
+            ``folder`` was built with, else ``results`` relative to ``folder`` (works from
+            ``file://`` in a clone and on a host serving the repository).
     """
     from medteb.results.layout import load_entries
     from medteb.results.site import SITE_FILES, build_site
@@ -84,7 +86,19 @@ def site_files(results: str | os.PathLike, folder: str | os.PathLike,
     entries, skipped = load_entries(results)
     target = Path(folder)
     if results_url is None:
-        results_url = Path(os.path.relpath(Path(results).resolve(), target.resolve())).as_posix()
+        results_url = recorded_results_url(target) or Path(
+            os.path.relpath(Path(results).resolve(), target.resolve())).as_posix()
     files = build_site(entries, results_url).files()
     return ({target / name: files[name]
              for name in sorted(SITE_FILES, key=lambda n: n == "index.html")}, skipped)
+
+
+def recorded_results_url(folder: Path) -> str | None:
+    """The provenance links' base recorded by the site in ``folder``, if one is there."""
+    import json
+
+    try:
+        url = json.loads((folder / "leaderboard.json").read_text("utf-8")).get("results_url")
+    except (OSError, ValueError, AttributeError):  # no site yet, or not one of ours
+        return None
+    return url if isinstance(url, str) and url else None

@@ -61,8 +61,10 @@ class Site:
                 "leaderboard.csv": self.to_csv().encode("utf-8")}
 
     def to_json(self) -> str:
-        """The boards (:meth:`Leaderboard.to_dict`) and the correlation reports."""
-        data = {"boards": self.leaderboard.to_dict(),
+        """The provenance links' base, the boards (:meth:`Leaderboard.to_dict`) and the
+        correlation reports."""
+        data = {"results_url": self.results_url,  # kept when the site is rebuilt
+                "boards": self.leaderboard.to_dict(),
                 "correlation": {s: r.to_dict() if isinstance(r, CorrelationReport) else None
                                 for s, r in self.correlations.items()}}
         return json.dumps(data, indent=1, ensure_ascii=False, sort_keys=False) + "\n"

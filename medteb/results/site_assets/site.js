@@ -79,7 +79,7 @@
   // --- filters: parameter range (millions), encoder kind, source, name ---
   function number(id) {
     var value = document.getElementById(id).value.trim();
-    return value === "" ? null : parseFloat(value) * 1e6;
+    return value === "" ? null : Math.round(parseFloat(value) * 1e6);  // 1.001 * 1e6 is not exact
   }
 
   function keep(row) {
