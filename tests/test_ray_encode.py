@@ -17,13 +17,14 @@ import numpy as np
 import pytest
 
 from medteb.cli import main
+from medteb.errors import MedtebError
 from medteb.evaluation.ray_encode import (
     RayEncodeError,
     RayEncoderPool,
     RaySettings,
     ShardRequest,
 )
-from medteb.evaluation.ray_worker import DocumentSideRecipe
+from medteb.evaluation.ray_worker import DocumentSideRecipe, ShardWorker
 from medteb.models.document_store import DocumentStore, DocumentStoreError, EntryKey
 from medteb.models.sides import SideConfig
 
@@ -167,6 +168,39 @@ def test_a_killed_worker_has_its_shards_redone_and_no_text_is_stored_twice(
     assert len({d.tobytes() for d in digests}) == len(digests) == 120
     _assert_same_store(stored, reference)
     assert victim not in pool.worker_pids() and len(pool.worker_pids()) == 2
+
+
+def test_a_lost_answer_is_redone_like_a_dead_worker(
+        pool: RayEncoderPool, tmp_path: Path, texts: list[str], reference: dict,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # a finished shard whose node died before the driver fetched it: Ray says ObjectLostError
+    real_get, lost = ray.get, []
+
+    def get(refs: object, *args: object, **kwargs: object) -> object:
+        if isinstance(refs, ray.ObjectRef) and not lost:
+            lost.append(refs)
+            raise ray.exceptions.ObjectLostError(refs.hex(), None, "")
+        return real_get(refs, *args, **kwargs)
+
+    monkeypatch.setattr(ray, "get", get)
+    report = pool.fill(DocumentStore(tmp_path, shard_size=SHARD), [ShardRequest(ENTRY, texts)],
+                       show_progress=False)
+    assert lost and report.replaced_workers == 1 and report.redone_shards >= 1
+    assert (report.encoded, report.shards) == ([120], 8)
+    _assert_same_store(_stored(tmp_path), reference)
+    monkeypatch.undo()
+    assert len(pool.worker_pids()) == 2  # the worker that held the answer was replaced
+
+
+def test_a_worker_with_another_encoder_never_fills_the_store_entry(
+        tiny_decoder: Path) -> None:
+    # the check each shard carries: a replacement worker on a node with other model files
+    worker = ShardWorker(DocumentSideRecipe(_side(tiny_decoder), BATCH), "cpu", None)
+    key = worker.identity().key
+    assert worker.encode(["高血压"], None, key).shape[0] == 1
+    with pytest.raises(MedtebError, match=r"^a Ray worker loaded another encoder \(.*\) than "
+                                          r"the one whose store entry it would fill"):
+        worker.encode(["高血压"], None, "another-key")
 
 
 def test_an_empty_corpus_is_refused_as_in_a_single_process(

@@ -26,6 +26,7 @@ model or library version, as between any two runs (see docs/distributed_encoding
 from __future__ import annotations
 
 import collections
+import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
@@ -267,7 +268,8 @@ class RayEncoderPool:
                 for slot in self.slots:
                     while queue and not slot.dead and slot.busy < IN_FLIGHT_PER_WORKER:
                         index, chunk = queue.popleft()
-                        in_flight[slot.actor.encode.remote(chunk, contexts[index])] = (
+                        in_flight[slot.actor.encode.remote(chunk, contexts[index],
+                                                           identity.key)] = (
                             slot, index, chunk)
                         slot.busy += 1
                 if not in_flight:
@@ -278,12 +280,15 @@ class RayEncoderPool:
                 slot.busy -= 1
                 try:
                     vectors = ray.get(ref)
-                except ray.exceptions.RayActorError as err:
+                except (ray.exceptions.RayActorError, ray.exceptions.ObjectLostError) as err:
+                    # the worker, or the node holding its answer, is gone: redo the shard
                     queue.appendleft((index, chunk))
                     report.redone_shards += 1
                     self._replace(ray, slot, err, report)
                     continue
                 except ray.exceptions.RayTaskError as err:
+                    if isinstance(err.cause, MedtebError):
+                        raise err.cause from None
                     raise RayEncodeError(
                         f"a Ray worker failed to encode a shard of {requests[index].entry.task}: "
                         f"{type(err.cause).__name__}: {err.cause}") from None
@@ -300,6 +305,8 @@ class RayEncoderPool:
         if slot.dead:
             return  # its other in-flight shards fail too; it was replaced once
         slot.dead = True
+        with contextlib.suppress(Exception):  # alive if only its answer was lost: free it
+            ray.kill(slot.actor)
         if self.replaced >= self.max_replacements:
             raise RayEncodeError(f"{self.replaced + 1} Ray workers died (the last: "
                                  f"{str(err).splitlines()[0]}); giving up. Finished shards "

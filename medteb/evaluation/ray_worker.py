@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from medteb.errors import MedtebError
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -93,8 +95,17 @@ class ShardWorker:
     def pid(self) -> int:
         return os.getpid()
 
-    def encode(self, texts: list[str], context: Any = None) -> np.ndarray:
-        return np.ascontiguousarray(self._loaded().encode(texts, context), dtype=np.float32)
+    def encode(self, texts: list[str], context: Any = None,
+               expected_key: str | None = None) -> np.ndarray:
+        """Vectors of one shard; ``expected_key`` is the store key the driver files them under,
+        refused if this worker's encoder is another (a replacement on a node whose model
+        files differ)."""
+        loaded = self._loaded()
+        if expected_key is not None and loaded.identity.key != expected_key:
+            raise MedtebError(f"a Ray worker loaded another encoder ({loaded.identity}) than "
+                              "the one whose store entry it would fill; give every node the "
+                              "same model files")
+        return np.ascontiguousarray(loaded.encode(texts, context), dtype=np.float32)
 
     def _loaded(self) -> LoadedEncoder:
         if self.loaded is None:
