@@ -5,12 +5,15 @@ Vectors are deterministic: each text's vector is drawn from a generator seeded b
 
 The first attempt of the i-th distinct request body (in arrival order) gets ``faults[i %
 len(faults)]``: ``429`` (with ``Retry-After``), ``503``, ``500``, ``timeout`` (the answer is held
-past the client's timeout), ``malformed`` (a 200 whose body is not JSON), ``short`` (one vector
+past the client's timeout), ``trickle`` (a 200 sent a few bytes at a time, each pause shorter
+than the client's timeout, the whole longer), ``malformed`` (a 200 whose body is not JSON), ``short`` (one vector
 fewer than inputs), ``wrong-dim`` (one vector of another dimension), ``drop`` (the connection is
 closed without an answer) or ``None`` (answered). Later attempts of a body are answered, so
 every text is eventually embedded. ``log`` records (texts, outcome) of every request, and
 ``authorizations`` every Authorization header seen. A served model named ``reject`` always gets
-HTTP 401 whose message echoes the Authorization header (as some servers do). Setting
+HTTP 401 whose message echoes the Authorization header (as some servers do; ``reject-long``
+pads the message so that the key straddles 300 characters). Inputs starting with ``FATAL``
+always get HTTP 400, inputs starting with ``BUSY`` always 503 with ``Retry-After``. Setting
 ``version`` changes every vector, as swapping the model behind a served name would.
 """
 
@@ -42,6 +45,7 @@ class StubEmbeddings:
                  retry_after: str = "0.25") -> None:
         self.faults, self.hang_s, self.retry_after = faults, hang_s, retry_after
         self.version = ""  #: salts every vector: another "model" behind the same name
+        self.dim = DIM  #: the dimension of the vectors served
         self.log: list[tuple[list[str], str]] = []
         self.authorizations: list[str | None] = []
         self._first: dict[str, str | None] = {}
@@ -89,10 +93,16 @@ class StubEmbeddings:
         texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
         with self._lock:
             self.authorizations.append(handler.headers.get("Authorization"))
-        if body.get("model") == "reject":
+        if body.get("model") in ("reject", "reject-long"):
             self._record(texts, "401")
-            message = f"invalid key in header {handler.headers.get('Authorization')}"
+            pad = "x" * 265 if body["model"] == "reject-long" else ""
+            message = f"{pad}invalid key in header {handler.headers.get('Authorization')}"
             return _send(handler, 401, json.dumps({"error": {"message": message}}).encode())
+        if texts[0].startswith(("FATAL", "BUSY")):
+            fatal = texts[0].startswith("FATAL")
+            self._record(texts, "400" if fatal else "503")
+            return _send(handler, 400 if fatal else 503, b'{"error": {"message": "no"}}',
+                         None if fatal else {"Retry-After": self.retry_after})
         fault = self._fault(raw)
         self._record(texts, fault or "ok")
         if fault in ("429", "503"):
@@ -103,7 +113,7 @@ class StubEmbeddings:
         if fault == "drop":
             handler.close_connection = True
             return None
-        vectors = [vector_of(self.version + t).tolist() for t in texts]
+        vectors = [vector_of(self.version + t, self.dim).tolist() for t in texts]
         if fault == "timeout":
             time.sleep(self.hang_s)
         if fault == "short":
@@ -115,6 +125,8 @@ class StubEmbeddings:
         answer = json.dumps({"object": "list", "model": body.get("model"), "data": data})
         payload = b'{"object": "list", "data": [' if fault == "malformed" else answer.encode()
         with contextlib.suppress(OSError):  # the client gave up waiting (timeout)
+            if fault == "trickle":
+                return _trickle(handler, payload, self.hang_s)
             _send(handler, 200, payload)
         return None
 
@@ -132,3 +144,16 @@ def _send(handler: BaseHTTPRequestHandler, status: int, payload: bytes,
         handler.send_header(name, value)
     handler.end_headers()
     handler.wfile.write(payload)
+
+
+def _trickle(handler: BaseHTTPRequestHandler, payload: bytes, hang_s: float) -> None:
+    """A 200 in 20 pieces, hang_s / 5 apart: no pause is long, the whole takes 4 x hang_s."""
+    handler.send_response(200)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(payload)))
+    handler.end_headers()
+    step = max(1, len(payload) // 20 + 1)
+    for start in range(0, len(payload), step):
+        handler.wfile.write(payload[start: start + step])
+        handler.wfile.flush()
+        time.sleep(hang_s / 5)

@@ -226,6 +226,10 @@ def test_api_sides_of_a_pair_each_with_its_own_endpoint(tmp_path: Path) -> None:
     (["--query-model", "api/q", "--document-model", "api/d", "--query-api-base",
       "http://127.0.0.1:1/v1"], r"api/d is a served model: give its endpoint with "
                                 r"--document-api-base \(or --api-base\)"),
+    (["-m", "api/x", "--api-base", "http://127.0.0.1:1/v1", "--api-timeout", "nan"],
+     r"the timeout must be positive and backoffs not negative"),
+    (["-m", "api/x", "--api-base", "http://127.0.0.1:1/v1", "--api-retries", "-1"],
+     r"retries at least 0"),
 ])
 def test_bad_api_settings_exit_2_before_anything_is_sent(argv: list[str], message: str,
                                                          monkeypatch, capsys) -> None:
@@ -287,3 +291,53 @@ def test_speed_of_a_pair_times_the_served_query_side(tmp_path: Path) -> None:
         sent = [t for texts, _ in stub.log for t in texts]
     assert len(sent) == 2 + 2 + 3 + 4  # two probes, batch warm-up, latency, throughput
     assert report.hardware_label.startswith("endpoint 127.0.0.1:")
+
+
+def test_a_trickling_answer_is_cut_at_the_total_timeout_and_retried() -> None:
+    with StubEmbeddings(faults=("trickle",), hang_s=0.4) as stub:  # pauses 0.08 s, whole 1.6 s
+        client = EmbeddingsClient("m", ApiConfig(stub.base_url, **FAST))  # timeout 0.4 s
+        started = time.monotonic()
+        vectors = client.embed_batch(["甲", "乙"])
+        assert time.monotonic() - started < 1.4  # the first answer was not waited for
+    assert [outcome for _, outcome in stub.log] == ["trickle", "ok"] and client.requests == 2
+    np.testing.assert_allclose(vectors, np.stack([vector_of("甲"), vector_of("乙")]), rtol=1e-6)
+
+
+def test_a_fatal_failure_stops_batches_waiting_to_retry() -> None:
+    with StubEmbeddings(retry_after="3") as stub:
+        config = ApiConfig(stub.base_url, **{**FAST, "backoff_max_s": 30.0, "max_retries": 6},
+                           concurrency=2)
+        started = time.monotonic()
+        with pytest.raises(ApiError, match=r"HTTP 400: no$"):
+            EmbeddingsClient("m", config).embed(["BUSY 1", "FATAL 2"], batch_size=1)
+        assert time.monotonic() - started < 2.5  # not 6 retries x 3 s of the busy batch
+    assert [outcome for _, outcome in stub.log].count("503") == 1
+
+
+def test_a_key_echoed_across_the_cut_never_shows(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MEDTEB_API_KEY", "sk-STRADDLE-0123456789")
+    with StubEmbeddings() as stub, pytest.raises(ApiError) as caught:
+        EmbeddingsClient("reject-long", ApiConfig(stub.base_url, **FAST)).embed_batch(["a"])
+    assert "HTTP 401" in str(caught.value) and "***" in str(caught.value)
+    assert "sk-S" not in str(caught.value)
+
+
+def test_credentials_in_the_base_url_are_refused_without_echo() -> None:
+    with pytest.raises(MedtebError, match=r"^API base URL has a user:password part; give the "
+                                          r"key in an environment variable instead") as caught:
+        ApiConfig("https://bob:sk-SECRET@example.org/v1").check()
+    assert "sk-SECRET" not in str(caught.value)
+
+
+def test_no_texts_no_request_and_a_dimension_change_is_never_stored(tmp_path: Path) -> None:
+    with StubEmbeddings() as stub:
+        side = _side(stub, tmp_path)
+        assert side.encode([], 8, False, "").shape == (0, DIM) and len(stub.log) == 1  # probe
+        side.encode(TEXTS[:4], 8, False, "")
+        stub.dim = DIM - 2
+        changed = _side(stub, tmp_path)
+        changed.check_unchanged = lambda: None  # the guard behind the probe check
+        with pytest.raises(ApiError, match=rf"now serves {DIM - 2}-d vectors but its cached "
+                                           rf"ones are {DIM}-d"):
+            changed.encode(TEXTS[:6], 8, False, "")
+        assert changed.cache.lookup(TEXTS[4:6])[1] == [0, 1]  # nothing of it was stored

@@ -34,7 +34,8 @@ def add_api_arguments(parser: argparse.ArgumentParser, pair: bool = True) -> Non
     group.add_argument("--api-concurrency", type=positive_int, default=defaults.concurrency,
                        help=f"requests in flight at once (default {defaults.concurrency})")
     group.add_argument("--api-timeout", type=float, default=defaults.timeout_s,
-                       help=f"seconds one request may take (default {defaults.timeout_s:g})")
+                       help=f"seconds one request may take, up to the answer's last byte "
+                            f"(default {defaults.timeout_s:g})")
     group.add_argument("--api-retries", type=int, default=defaults.max_retries,
                        help="retries of a batch after a timeout, a dropped connection, HTTP "
                             "429/5xx or a malformed answer, with exponential backoff honouring "

@@ -81,7 +81,8 @@ def add_asymmetric_arguments(parser: argparse.ArgumentParser, documents_only: bo
     if not documents_only:
         group.add_argument("--name", default=None,
                            help="name the results are filed under, 'org/name' "
-                                "(default: asym/<query>+<document>)")
+                                "(default: asym/<query>+<document> for a pair, api/<model> "
+                                "for -m api/<model>)")
         group.add_argument("--query-template", default=DEFAULT_QUERY_TEMPLATE,
                            help="how queries are presented; {text} is the query, {instruction} "
                                 "the task's instruction (default: "

@@ -142,6 +142,8 @@ class ApiSide:
         ``context`` (the task and prompt type) is not sent: the texts arrive templated.
         """
         texts = list(texts)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
         stored, missing = self.cache.lookup(texts)
         self.stats.cached += len(texts) - len(missing)
         if not missing:
@@ -151,10 +153,6 @@ class ApiSide:
         unique = list(dict.fromkeys(texts[i] for i in missing))
         new = self._request(unique, batch_size, show_progress, desc)
         out = stored if stored is not None else np.zeros((len(texts), new.shape[1]), np.float32)
-        if out.shape[1] != new.shape[1]:
-            raise ApiError(f"api/{self.model} at {self.api.endpoint} now serves "
-                           f"{new.shape[1]}-d vectors but its cached ones are {out.shape[1]}-d; "
-                           "the model behind the name changed: use another --document-store")
         rows = {text: i for i, text in enumerate(unique)}
         for i in missing:
             out[i] = new[rows[texts[i]]]
@@ -203,7 +201,14 @@ class ApiSide:
                                np.concatenate([v for _, v in buffer]))
                 buffer.clear()
 
+        cached_dim = getattr(self, "dim", None)  # unknown only while the probe is embedded
+
         def keep(batch: list[str], vectors: np.ndarray) -> None:
+            if cached_dim is not None and vectors.shape[1] != cached_dim:  # before any is kept
+                raise ApiError(f"api/{self.model} at {self.api.endpoint} now serves "
+                               f"{vectors.shape[1]}-d vectors but its cached ones are "
+                               f"{cached_dim}-d; the model behind the name changed: use "
+                               "another --document-store")
             buffer.append((batch, vectors))
             self.stats.embedded += len(batch)
             if sum(len(b) for b, _ in buffer) >= FLUSH_EVERY:

@@ -1,7 +1,9 @@
 """``POST /v1/embeddings`` against any OpenAI-compatible endpoint, safely (httpx2, no SDK).
 
 :class:`EmbeddingsClient` sends texts in batches of ``batch_size``, at most ``concurrency``
-requests at a time, each with a ``timeout_s`` limit. What happens to a failed request:
+requests at a time, each with a ``timeout_s`` limit on the whole request (connect, send, and
+the complete answer: a server that trickles bytes cannot hold it longer). What happens to a
+failed request:
 
 - **retried** with exponential backoff (with jitter; ``Retry-After`` honoured, in seconds or as
   an HTTP date, capped at ``backoff_max_s``): a timeout, a dropped connection, HTTP 408, 429,
@@ -11,6 +13,9 @@ requests at a time, each with a ``timeout_s`` limit. What happens to a failed re
   4xx (a wrong model name, a bad key, a wrong URL);
 - after ``max_retries`` retries, fatal with the last cause.
 
+After a fatal failure (or Ctrl-C) no batch is sent again: batches still retrying stop at their
+next wait instead of using up their retries.
+
 Every error is one line that names the endpoint and the served model. The API key is read from
 the environment variable ``key_env`` when the client is made, sent only as a bearer header,
 and masked out of every message (some servers echo it back).
@@ -19,6 +24,7 @@ and masked out of every message (some servers echo it back).
 from __future__ import annotations
 
 import email.utils
+import json
 import logging
 import os
 import random
@@ -44,6 +50,10 @@ class ApiError(MedtebError, RuntimeError):
     """An embeddings endpoint that cannot be used: refused, 4xx, or retries exhausted."""
 
 
+class _Abandoned(Exception):
+    """A batch given up because another failed for good (or Ctrl-C): not an error of its own."""
+
+
 class _Retry(Exception):
     """A failure worth another attempt; ``retry_after`` is the server's wish, in seconds."""
 
@@ -61,7 +71,7 @@ class ApiConfig:
             (requests go to ``<base_url>/embeddings``).
         key_env: the environment variable holding the API key; unset or empty sends no key.
         concurrency: requests in flight at once.
-        timeout_s: the limit of one request (connect, send and read).
+        timeout_s: the limit of one request, from connecting to the answer's last byte.
         max_retries: retries of one batch after retryable failures (see the module docstring).
         backoff_s: the first retry's delay; it doubles with each retry (with jitter).
         backoff_max_s: the longest wait, also for a ``Retry-After``.
@@ -80,13 +90,16 @@ class ApiConfig:
     def check(self, what: str = "API") -> None:
         """Raise :class:`MedtebError` for settings that can never work (nothing is sent)."""
         parts = urlsplit(self.base_url)
+        if parts.username is not None or parts.password is not None:  # never echo them
+            raise MedtebError(f"{what} base URL has a user:password part; give the key in an "
+                              "environment variable instead (--api-key-env)")
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise MedtebError(f"{what} base URL {self.base_url!r} is not an http(s) URL; give "
                               "the API base as for the openai client, e.g. "
                               "http://127.0.0.1:8000/v1")
         if self.concurrency < 1 or self.max_retries < 0:
             raise MedtebError(f"{what}: concurrency must be at least 1 and retries at least 0")
-        if self.timeout_s <= 0 or self.backoff_s < 0 or self.backoff_max_s < 0:
+        if not (self.timeout_s > 0 and self.backoff_s >= 0 and self.backoff_max_s >= 0):  # nan too
             raise MedtebError(f"{what}: the timeout must be positive and backoffs not negative")
 
     @property
@@ -114,7 +127,7 @@ class EmbeddingsClient:
     """
 
     def __init__(self, model: str, config: ApiConfig,
-                 sleep: Callable[[float], Any] = time.sleep) -> None:
+                 sleep: Callable[[float], Any] | None = None) -> None:
         import httpx2 as httpx
 
         config.check(f"model api/{model}")
@@ -139,14 +152,22 @@ class EmbeddingsClient:
         text = " ".join(str(text).split())
         return text.replace(self._key, "***") if self._key else text
 
-    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+    def embed_batch(self, texts: Sequence[str],
+                    stop: threading.Event | None = None) -> np.ndarray:
         """One batch, retried as the module docstring says; an ``(n, dim)`` float32 array.
+
+        Args:
+            stop: set when the batch is no longer wanted (another batch failed for good):
+                no further attempt is made.
 
         Raises:
             ApiError: refused connection, a non-retryable HTTP status, or retries exhausted.
+            _Abandoned: ``stop`` was set before the batch was answered.
         """
         last = ""
         for attempt in range(self.config.max_retries + 1):
+            if stop is not None and stop.is_set():
+                raise _Abandoned
             try:
                 return self._request(list(texts))
             except _Retry as err:
@@ -159,7 +180,12 @@ class EmbeddingsClient:
                 delay = min(delay, self.config.backoff_max_s)
                 logger.info("%s: %s; retry %d in %.1fs", self.config.endpoint,
                             self._mask(last), attempt + 1, delay)
-                self._sleep(delay)
+                if self._sleep is not None:  # the tests' clock
+                    self._sleep(delay)
+                elif stop is not None:
+                    stop.wait(delay)  # wakes at once when another batch fails for good
+                else:
+                    time.sleep(delay)
         raise self._error(f"gave up after {self.config.max_retries + 1} attempts; last: {last}")
 
     def _request(self, texts: list[str]) -> np.ndarray:
@@ -168,8 +194,14 @@ class EmbeddingsClient:
         with self._lock:
             self.requests += 1
         body = {"model": self.model, "input": texts, "encoding_format": "float"}
+        deadline = time.monotonic() + self.config.timeout_s
         try:
-            response = self._http.post(self.config.endpoint, json=body)
+            with self._http.stream("POST", self.config.endpoint, json=body) as response:
+                chunks = []
+                for chunk in response.iter_bytes():  # httpx times each read: keep a total
+                    chunks.append(chunk)
+                    if time.monotonic() > deadline:
+                        raise _Retry(f"no complete answer within {self.config.timeout_s:g}s")
         except httpx.ConnectError as err:  # refused, unknown host: nobody will answer
             raise self._error(f"cannot connect ({_cause(err)}); is the server running "
                               "there?") from None
@@ -182,12 +214,13 @@ class EmbeddingsClient:
             raise _Retry(f"HTTP {status}", _retry_after(response.headers.get("retry-after")))
         if status >= 400:
             hint = " (does the base URL end in /v1?)" if status == 404 else ""
-            raise self._error(f"HTTP {status}{hint}: {_message(response)[:300]}")
-        return self._parse(response, len(texts))
+            message = _message(b"".join(chunks), response.reason_phrase)
+            raise self._error(f"HTTP {status}{hint}: {self._mask(message)[:300]}")
+        return self._parse(b"".join(chunks), len(texts))
 
-    def _parse(self, response: Any, n: int) -> np.ndarray:
+    def _parse(self, raw: bytes, n: int) -> np.ndarray:
         try:
-            data = response.json()["data"]
+            data = json.loads(raw)["data"]
             rows = sorted(data, key=lambda item: int(item["index"]))
             vectors = [_vector(item["embedding"]) for item in rows]
         except (ValueError, KeyError, TypeError) as err:
@@ -217,8 +250,9 @@ class EmbeddingsClient:
             progress: called with the number of texts of each finished batch.
 
         Raises:
-            ApiError: the first batch that fails for good; in-flight batches finish first and
-                are passed to ``on_batch``, batches not yet started are not sent.
+            ApiError: the first batch that fails for good; in-flight requests finish and are
+                passed to ``on_batch``, batches waiting to retry or not yet started are not
+                sent.
         """
         texts = list(texts)
         if not texts:
@@ -231,7 +265,9 @@ class EmbeddingsClient:
             if stop.is_set():
                 return None
             try:
-                return self.embed_batch(batch)
+                return self.embed_batch(batch, stop)
+            except _Abandoned:
+                return None
             except BaseException:
                 stop.set()
                 raise
@@ -303,13 +339,14 @@ def _retry_after(header: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
-def _message(response: Any) -> str:
+def _message(raw: bytes, reason: str) -> str:
+    """The error message of an HTTP error answer: the OpenAI ``error`` object's, else the body."""
     try:
-        error = response.json().get("error")
+        error = json.loads(raw).get("error")
         if isinstance(error, dict) and error.get("message"):
             return str(error["message"])
         if error:
             return str(error)
     except (ValueError, AttributeError):
         pass
-    return response.text or response.reason_phrase
+    return raw.decode("utf-8", "replace") or reason
