@@ -203,6 +203,21 @@ def test_a_worker_with_another_encoder_never_fills_the_store_entry(
         worker.encode(["高血压"], None, "another-key")
 
 
+def test_a_worker_that_cannot_load_the_encoder_says_why(tmp_path: Path) -> None:
+    # what the driver re-raises as the worker's own one-line error when the pool starts
+    worker = ShardWorker(DocumentSideRecipe(_side(tmp_path / "missing"), BATCH), "cpu", None)
+    with pytest.raises(MedtebError, match=r"^document model path '.*missing' does not exist"):
+        worker.identity()
+
+
+def test_too_few_gpus_is_a_one_line_error(local_ray: object, tiny_decoder: Path) -> None:
+    pool = RayEncoderPool(DocumentSideRecipe(_side(tiny_decoder), BATCH),
+                          RaySettings(workers=1, gpus_per_worker=1), on_progress=lambda _: None)
+    with pytest.raises(RayEncodeError, match=r"^1 workers x 1 GPUs need 1 GPUs; the Ray "
+                                             r"cluster has 0 free"), pool:
+        pass
+
+
 def test_an_empty_corpus_is_refused_as_in_a_single_process(
         pool: RayEncoderPool, tmp_path: Path) -> None:
     with pytest.raises(DocumentStoreError, match="no documents to look up or encode for "
@@ -245,3 +260,22 @@ def test_ray_options_without_ray_and_a_missing_ray_are_one_line_errors(
         RayEncoderPool(DocumentSideRecipe(_side(tiny_decoder), 8),
                        RaySettings()).__enter__()
     assert not (tmp_path / "s").exists()
+
+
+def test_more_deaths_than_replacements_stop_the_run_with_what_is_done_stored(
+        pool: RayEncoderPool, tmp_path: Path, texts: list[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # the last test of the module: it leaves the pool a worker short
+    monkeypatch.setattr(pool, "max_replacements", pool.replaced)  # no replacement left
+    victim = pool.worker_pids()[0]
+
+    def kill_once(report: object) -> None:
+        if report.shards == 1:
+            os.kill(victim, signal.SIGKILL)
+
+    with pytest.raises(RayEncodeError, match=r"Ray workers died \(the last: .*\); giving up\. "
+                                             r"Finished shards are stored: rerun to resume"):
+        pool.fill(DocumentStore(tmp_path, shard_size=SHARD), [ShardRequest(ENTRY, texts)],
+                  show_progress=False, on_shard=kill_once)
+    stored = _stored(tmp_path)
+    assert 1 <= sum(len(d["digests"]) for d in stored.values()) // SHARD < 8
