@@ -214,7 +214,9 @@ def test_api_sides_of_a_pair_each_with_its_own_endpoint(tmp_path: Path) -> None:
     assert not query_texts & {c["text"] for c in corpus}
     meta = json.loads(next((tmp_path / "out").rglob("model_meta.json")).read_text())
     pair = meta["loader_kwargs"]["asymmetric"]
-    assert pair["query"]["revision"] == f"served@{queries.base_url.split('/')[2]}"
+    assert pair["query"]["revision"] == pair["document"]["revision"] == "served"
+    assert pair["query"]["endpoint_host"] == queries.base_url.split("/")[2]
+    assert pair["document"]["endpoint_host"] == documents.base_url.split("/")[2]
     assert pair["document"]["pooling"] == "api"
     # one copy of each document vector: the served side's cache, not a second per-task entry
     assert len(DocumentStore(tmp_path / "store").find_encoders()) == 2

@@ -128,7 +128,7 @@ class ApiSide:
         root = Path(api.store).expanduser() if api.store else default_store_root()
         self.cache = ApiVectorCache(store or DocumentStore(root), self.model)
         self.stats = CacheStats()
-        self.revision = f"served@{api.host}"
+        self.revision = "served"  # the name is the identity; the host is recorded beside it
         self._checked = False
         dim = self.cache.stored_dim()
         if dim is None:

@@ -254,6 +254,9 @@ class AsymmetricEncoder(AbsEncoder):
         identity = {k: v for k, v in pair.items() if k not in ("query", "document")}
         identity["query"] = {k: v for k, v in pair["query"].items() if k != "model"}
         identity["document"] = d.to_dict()
+        for role, side in (("query", q), ("document", self.document_side)):
+            if getattr(side, "api", None) is not None:  # a served side: where, not what
+                pair[role]["endpoint_host"] = side.api.host
         name = spec.name or (f"asym/{slug(spec.query.name)}"
                              f"+{slug(spec.document.name)}")
         uses_instructions = any("{instruction}" in t
