@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from medteb._vectors import l2_normalise
 from medteb.errors import MedtebError
 from medteb.models.api_client import DEFAULT_KEY_ENV, ApiConfig, ApiError, EmbeddingsClient
 from medteb.models.document_store import (
@@ -130,10 +131,9 @@ class ApiSide:
         self.stats = CacheStats()
         self.revision = "served"  # the name is the identity; the host is recorded beside it
         self._checked = False
-        dim = self.cache.stored_dim()
-        if dim is None:
-            dim = int(self.encode([PROBE_TEXT], 1, False, "").shape[1])
-        self.dim = dim
+        self.dim: int | None = self.cache.stored_dim()  # None only while the probe is embedded
+        if self.dim is None:
+            self.dim = int(self.encode([PROBE_TEXT], 1, False, "").shape[1])
 
     def encode(self, texts: Sequence[str], batch_size: int, show_progress: bool,
                desc: str, context: Any = None) -> np.ndarray:
@@ -178,16 +178,19 @@ class ApiSide:
         finally:
             self.stats.requests += self.client.requests - before
         old = cached[0]
-        cosine = float(old @ fresh) / max(float(np.linalg.norm(old) * np.linalg.norm(fresh)),
-                                          1e-30) if old.shape == fresh.shape else float("nan")
-        if not cosine >= MIN_PROBE_COSINE:
-            seen = (f"cosine {cosine:.4f} with the cached vector" if old.shape == fresh.shape
-                    else f"{fresh.shape[0]}-d, cached {old.shape[0]}-d")
-            raise ApiError(
-                f"api/{self.model} at {self.api.endpoint} no longer serves the model whose "
-                f"vectors are cached in {self.cache.store.root}: the probe text's vector changed "
-                f"({seen}), so the model behind the name changed; new vectors would be mixed "
-                "with the old model's. Use another --document-store for the new model")
+        if old.shape != fresh.shape:
+            seen = f"{fresh.shape[0]}-d, cached {old.shape[0]}-d"
+        else:
+            unit = l2_normalise(np.stack([old, fresh]))
+            cosine = float(unit[0] @ unit[1])
+            if cosine >= MIN_PROBE_COSINE:
+                return
+            seen = f"cosine {cosine:.4f} with the cached vector"
+        raise ApiError(
+            f"api/{self.model} at {self.api.endpoint} no longer serves the model whose vectors "
+            f"are cached in {self.cache.store.root}: the probe text's vector changed ({seen}), "
+            "so the model behind the name changed; new vectors would be mixed with the old "
+            "model's. Use another --document-store for the new model")
 
     def _request(self, texts: list[str], batch_size: int, show_progress: bool,
                  desc: str) -> np.ndarray:
@@ -201,13 +204,11 @@ class ApiSide:
                                np.concatenate([v for _, v in buffer]))
                 buffer.clear()
 
-        cached_dim = getattr(self, "dim", None)  # unknown only while the probe is embedded
-
         def keep(batch: list[str], vectors: np.ndarray) -> None:
-            if cached_dim is not None and vectors.shape[1] != cached_dim:  # before any is kept
+            if self.dim is not None and vectors.shape[1] != self.dim:  # before any is kept
                 raise ApiError(f"api/{self.model} at {self.api.endpoint} now serves "
                                f"{vectors.shape[1]}-d vectors but its cached ones are "
-                               f"{cached_dim}-d; the model behind the name changed: use "
+                               f"{self.dim}-d; the model behind the name changed: use "
                                "another --document-store")
             buffer.append((batch, vectors))
             self.stats.embedded += len(batch)

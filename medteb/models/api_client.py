@@ -180,12 +180,8 @@ class EmbeddingsClient:
                 delay = min(delay, self.config.backoff_max_s)
                 logger.info("%s: %s; retry %d in %.1fs", self.config.endpoint,
                             self._mask(last), attempt + 1, delay)
-                if self._sleep is not None:  # the tests' clock
-                    self._sleep(delay)
-                elif stop is not None:
-                    stop.wait(delay)  # wakes at once when another batch fails for good
-                else:
-                    time.sleep(delay)
+                # stop.wait wakes at once when another batch fails for good
+                (self._sleep or (stop.wait if stop is not None else time.sleep))(delay)
         raise self._error(f"gave up after {self.config.max_retries + 1} attempts; last: {last}")
 
     def _request(self, texts: list[str]) -> np.ndarray:
