@@ -207,11 +207,7 @@ class RayEncoderPool:
             try:
                 identities.append(ray.get(slot.actor.identity.remote()))
             except ray.exceptions.RayTaskError as err:
-                cause = err.cause
-                if isinstance(cause, MedtebError):
-                    raise cause from None
-                raise RayEncodeError(f"a Ray worker cannot load the encoder: "
-                                     f"{type(cause).__name__}: {cause}") from None
+                raise _worker_error(err, "a Ray worker cannot load the encoder") from None
             except ray.exceptions.RayActorError as err:
                 raise RayEncodeError(f"a Ray worker died while loading the encoder: "
                                      f"{str(err).splitlines()[0]}") from None
@@ -287,11 +283,8 @@ class RayEncoderPool:
                     self._replace(ray, slot, err, report)
                     continue
                 except ray.exceptions.RayTaskError as err:
-                    if isinstance(err.cause, MedtebError):
-                        raise err.cause from None
-                    raise RayEncodeError(
-                        f"a Ray worker failed to encode a shard of {requests[index].entry.task}: "
-                        f"{type(err.cause).__name__}: {err.cause}") from None
+                    raise _worker_error(err, "a Ray worker failed to encode a shard of "
+                                             f"{requests[index].entry.task}") from None
                 store.add(identity, requests[index].entry, chunk, vectors,
                           keep_in_memory=False)
                 report.encoded[index] += len(chunk)
@@ -315,6 +308,15 @@ class RayEncoderPool:
         report.replaced_workers += 1
         logger.warning("a Ray worker died; its shards go to the others and a new worker starts")
         self.slots.append(self._start(ray))
+
+
+def _worker_error(err: Any, what: str) -> Exception:
+    """A worker's task error as the driver raises it: medteb's own one-line errors as they are,
+    anything else as a :class:`RayEncodeError` saying ``what`` failed."""
+    cause = err.cause
+    if isinstance(cause, MedtebError):
+        return cause
+    return RayEncodeError(f"{what}: {type(cause).__name__}: {cause}")
 
 
 def encode_tasks_on_ray(spec: Any, tasks: Sequence[Any], settings: RaySettings,
