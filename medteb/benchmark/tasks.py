@@ -96,7 +96,7 @@ class MedtebTaskMixin:
         for split in self.eval_splits:
             self.dataset["default"][split], revision = self._read_split(folder, split)
             revisions.append(revision)
-        self.metadata.dataset["revision"] = f"{source.kind}-{'-'.join(revisions)}"
+        self.metadata.dataset["revision"] = source.data_revision(revisions)
 
     def _read_split(self, folder: Path, split: str) -> tuple[Any, str]:
         """Read and validate one split; return mteb's split data and its content hash."""

@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from medteb.benchmark.data.sources import any_sample, is_sample_label
 from medteb.benchmark.definitions import load_definitions, paper_averages
 from medteb.errors import DataUnavailableError, DataValidationError, MedtebError
-from medteb.results.revisions import SAMPLE_REVISION_SUFFIX
+from medteb.results.revisions import filing_revision
 
 if TYPE_CHECKING:
     from mteb.abstasks import AbsTask
@@ -81,7 +82,7 @@ class RunReport:
     @property
     def used_sample(self) -> bool:
         """Whether any task ran on the bundled sample instead of benchmark data."""
-        return any(o.data and "SAMPLE" in o.data for o in self.outcomes)
+        return any(is_sample_label(o.data) for o in self.outcomes)
 
     def averages(self) -> dict[str, float | None]:
         """The paper's three averages (0–1); None unless every task of the group has a score."""
@@ -317,11 +318,9 @@ def _undefined_score(task: AbsTask, score: float, path: Path) -> str:
 
 def results_revision(revision: str, tasks: Sequence[AbsTask]) -> str:
     """The model revision results are filed under: ``<revision>-sample`` when any of ``tasks``
-    ran on the bundled sample (see :data:`SAMPLE_REVISION_SUFFIX`), else ``revision``."""
-    if (not any(str(t.metadata.revision).startswith("sample-") for t in tasks)
-            or revision.endswith(SAMPLE_REVISION_SUFFIX)):
-        return revision
-    return revision + SAMPLE_REVISION_SUFFIX
+    ran on the bundled sample, else ``revision`` (see
+    :func:`~medteb.results.revisions.filing_revision`)."""
+    return filing_revision(revision, any_sample(t.metadata.revision for t in tasks))
 
 
 def _file_sample_apart(model: Any, ready: Sequence[AbsTask],

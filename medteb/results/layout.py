@@ -15,6 +15,7 @@ from typing import Any, Literal
 from mteb.cache import ResultCache
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from medteb.benchmark.data.sources import any_sample
 from medteb.benchmark.definitions import SETTINGS
 from medteb.errors import ResultsError
 
@@ -311,7 +312,7 @@ def load_run_entries(folder: str | Path) -> list[RunEntry]:
         scores, revisions = _read_scores(revision)
         runs.append(RunEntry(model_name=str(meta.get("name") or revision.parent.name),
                              revision=revision.name, scores=scores,
-                             sample=any(r.startswith("sample-") for r in revisions.values())))
+                             sample=any_sample(revisions.values())))
     return runs
 
 

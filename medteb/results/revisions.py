@@ -11,10 +11,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from medteb.benchmark.data.sources import is_sample_revision
 from medteb.benchmark.definitions import NEW_TASKS, load_definitions
 
 #: a model revision's suffix for results on the bundled sample (kept apart from benchmark ones)
 SAMPLE_REVISION_SUFFIX = "-sample"
+
+
+def filing_revision(revision: str, sample: bool) -> str:
+    """The model revision results are filed under: ``<revision>-sample`` for results on the
+    bundled sample (once: a revision already ending so is kept), else ``revision``."""
+    if sample and not revision.endswith(SAMPLE_REVISION_SUFFIX):
+        return revision + SAMPLE_REVISION_SUFFIX
+    return revision
 
 
 def sample_apart(where: str, revision: str, found: dict[str, str], sample: bool,
@@ -22,7 +31,7 @@ def sample_apart(where: str, revision: str, found: dict[str, str], sample: bool,
     """The revision a result is filed under in results/: ``<revision>-sample`` for results on
     the bundled sample, so that a model's sample and benchmark results never share a folder
     (as ``medteb run`` files them); a folder mixing sample and other data is refused."""
-    kinds = {task: "the bundled sample" if r.startswith("sample-") else r
+    kinds = {task: "the bundled sample" if is_sample_revision(r) else r
              for task, r in found.items() if task in NEW_TASKS}
     if sample and len(set(kinds.values())) > 1:
         problems.append(f"{where}: mixes data: " + ", ".join(f"{t} on {k}" for t, k in
@@ -32,9 +41,7 @@ def sample_apart(where: str, revision: str, found: dict[str, str], sample: bool,
     if not sample and revision.endswith(SAMPLE_REVISION_SUFFIX):
         problems.append(f"{where}: model revision {revision!r} marks results on the bundled "
                         "sample, but no result was computed on it")
-    if sample and not revision.endswith(SAMPLE_REVISION_SUFFIX):
-        return revision + SAMPLE_REVISION_SUFFIX
-    return revision
+    return filing_revision(revision, sample)
 
 
 def check_revisions(where: str, found: dict[str, str], sample: bool,

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from medteb.benchmark.data.sources import any_sample
 from medteb.benchmark.definitions import BENCHMARK_ORDER, NEW_TASKS
 from medteb.errors import SubmissionError
 from medteb.results.checks import check_result_files, read_meta
@@ -160,7 +161,7 @@ def _check_folder(folder: Path, root: Path, results: Path, options: SubmitOption
                         f"{n_parameters!r}; give the parameter count, 0 for non-neural models)")
     params = _pair_parameters(meta, n_parameters, where, problems)
     results_found = check_result_files(folder, where, problems)
-    sample = any(r.startswith("sample-") for r in results_found.values())
+    sample = any_sample(results_found.values())
     stored_revision = sample_apart(where, revision, results_found, sample, problems)
     target = f"{name.replace('/', '__')}/{stored_revision}"
     setting = _check_setting(where, meta, options, sample, problems)

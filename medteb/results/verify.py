@@ -25,6 +25,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from medteb.benchmark.data.sources import is_sample_revision
+
 SCORE_TOLERANCE = 1e-4  # mteb rounds stored scores to 6 decimals
 
 #: mteb's ranking score names -> trec_eval's measure names
@@ -144,7 +146,7 @@ def verify_predictions(folder: Path, where: str, model: tuple[str, str], found: 
             problems.append(f"{path}: predictions of {owner.get('model_name')} revision "
                             f"{owner.get('revision')}, not of {name} revision {revision}")
             continue
-        kind = "sample" if sample or found[task].startswith("sample-") else "official"
+        kind = "sample" if sample or is_sample_revision(found[task]) else "official"
         try:
             task_obj = load_task(task, kind)
             score = recompute_main_score(task_obj, saved)

@@ -9,6 +9,7 @@ which is the offline demo; it is never silently substituted for the benchmark.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -18,6 +19,25 @@ from medteb.errors import DATA_FORMAT_DOC, DataUnavailableError
 
 DATA_DIR_ENV = "MEDTEB_DATA_DIR"
 SAMPLE = "sample"
+#: the data label of the bundled sample (:attr:`DataSource.label`)
+SAMPLE_LABEL = "bundled SAMPLE (not the benchmark)"
+
+
+def is_sample_revision(dataset_revision: object) -> bool:
+    """Whether a task's dataset revision is the bundled sample's (``sample-<hash>``, as
+    :meth:`DataSource.data_revision` makes it); the one test of "this ran on the sample"."""
+    return str(dataset_revision).startswith(f"{SAMPLE}-")
+
+
+def any_sample(dataset_revisions: Iterable[object]) -> bool:
+    """Whether any of these dataset revisions is the bundled sample's."""
+    return any(is_sample_revision(r) for r in dataset_revisions)
+
+
+def is_sample_label(label: str | None) -> bool:
+    """Whether a data label (:attr:`DataSource.label`) is the bundled sample's. An exact
+    match: a local folder whose path contains "SAMPLE" is labelled ``local: ...``."""
+    return label == SAMPLE_LABEL
 
 
 @dataclass(frozen=True)
@@ -39,10 +59,15 @@ class DataSource:
     def label(self) -> str:
         """A short description for tables and logs."""
         if self.kind == "sample":
-            return "bundled SAMPLE (not the benchmark)"
+            return SAMPLE_LABEL
         if self.kind == "local":
             return f"local: {self.location}"
         return f"hf: {self.location}@{(self.revision or '')[:10]}"
+
+    def data_revision(self, content_hashes: Iterable[str]) -> str:
+        """The dataset revision of local or sample data: ``<kind>-<hash>-...`` (one hash per
+        split); :func:`is_sample_revision` recognises the sample's."""
+        return f"{self.kind}-{'-'.join(content_hashes)}"
 
 
 def unavailable_message(name: str) -> str:
