@@ -59,10 +59,6 @@ def decide_hub_access(timeout: float = 3.0) -> bool:
     return _offline
 
 
-#: the former name of :func:`decide_hub_access`
-go_offline_if_unreachable = decide_hub_access
-
-
 def go_offline() -> None:
     """Switch this process to the Hub's offline mode: cached datasets and models only.
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 from medteb._fileio import write_atomic
 from medteb.cli.api_args import add_api_arguments, served_model_spec
@@ -63,15 +62,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def _speed(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from medteb._hub import go_offline_if_unreachable
+    from medteb._hub import decide_hub_access
     from medteb.evaluation.speed import SpeedConfig, speed_test
 
     configure_logging(args.verbosity)
     pair = asymmetric_spec(args)
     if pair is None and args.model is None:
         args.model = "bm25-zh"
-    go_offline_if_unreachable()
-    from medteb.results.layout import check_not_leaderboard_source
+    decide_hub_access()
+    from medteb.results.layout import check_not_leaderboard_source, speed_file
 
     check_not_leaderboard_source(args.output_folder)
     console = Console(stderr=True)
@@ -82,10 +81,8 @@ def _speed(args: argparse.Namespace) -> int:
         device=args.device, latency_queries=args.latency_queries,
         batch_sizes=tuple(dict.fromkeys(args.batch_sizes)),
         throughput_queries=args.throughput_queries, warmup=args.warmup), on_progress=progress)
-    folder = (Path(args.output_folder) / report.model_name.replace("/", "__")
-              / report.model_revision)
-    write_atomic(folder / "MedTEB-Speed.json",
-                 json.dumps(report.to_result(), indent=2, ensure_ascii=False) + "\n")
+    path = speed_file(args.output_folder, report.model_name, report.model_revision)
+    write_atomic(path, json.dumps(report.to_result(), indent=2, ensure_ascii=False) + "\n")
     print(report.to_markdown())
-    print(f"Written to {folder / 'MedTEB-Speed.json'}")
+    print(f"Written to {path}")
     return 0

@@ -57,6 +57,13 @@ def predictions_file(root: str | Path, task: str, model_name: str, revision: str
     return nested if nested.is_file() else Path(root) / name
 
 
+def speed_file(root: str | Path, model_name: str, revision: str) -> Path:
+    """Where ``medteb speed`` files its record:
+    ``<root>/<org__model>/<revision>/MedTEB-Speed.json``, next to the task results of the same
+    model revision (mteb's naming, as for those)."""
+    return ResultsFolder(root).get_task_result_path(SPEED_TASK, model_name, revision)
+
+
 # --- MedTEB's records next to mteb's result files -------------------------------------------
 #
 # A revision folder in ``results/`` holds mteb's files plus two of MedTEB's own:
