@@ -10,7 +10,9 @@
   ``medteb run`` uses);
 - :mod:`medteb.train.loop`: the optimisation loop (``accelerate``: device, bf16/fp16; AdamW with
   linear warm-up and decay; checkpoints of the trainable weights and optimiser; resume);
-- :mod:`medteb.train.recipe`: the stages and :func:`~medteb.train.recipe.train_pair`, which
+- :mod:`medteb.train.recipe`: the stages (:class:`~medteb.train.recipe.PairRecipe` and one
+  function per stage);
+- :mod:`medteb.train.pair`: :func:`~medteb.train.pair.train_pair`, which runs the stages and
   writes a pair ``medteb run --query-model OUT/query --document-model OUT/document`` loads.
 
 Importing this package is light; torch, transformers and peft load when a stage runs.
