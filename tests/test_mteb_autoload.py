@@ -111,3 +111,46 @@ def test_broken_medteb_is_one_warning_and_mteb_works(tmp_path: Path) -> None:
     warnings = [line for line in done.stderr.splitlines() if "medteb could not register" in line]
     assert len(warnings) == 1 and "broken on purpose" in warnings[0]
     assert "MEDTEB_MTEB_AUTOLOAD=0" in warnings[0]
+
+
+HOOK_TWICE = """
+import importlib.util, sys
+hook = sys.argv[1]
+copies = []
+for name in ("_medteb_mteb_hook", "medteb._import_hook"):  # the .pth's copy and medteb's
+    spec = importlib.util.spec_from_file_location(name, hook)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    copies.append(module)
+assert copies[0].MtebFinder is not copies[1].MtebFinder
+for module in copies * 2:
+    module.install()
+ours = [f for f in sys.meta_path if type(f).__name__ == "MtebFinder"]
+import mteb, medteb
+loader = mteb.__spec__.loader
+print(len(ours), medteb.CALLS, type(loader).__name__, type(loader._loader).__name__,
+      [type(f).__name__ for f in sys.meta_path].count("MtebFinder"))
+"""
+
+
+def test_the_hook_installed_under_both_names_registers_once(tmp_path: Path) -> None:
+    """medteb/__init__ and the .pth install the same module under two names: one finder, one
+    wrapped loader, one registration, however often either installs it."""
+    hook = Path(__file__).resolve().parents[1] / "medteb" / "_import_hook.py"
+    for package, init in (("medteb", "CALLS = []\ndef register():\n    CALLS.append(1)\n"),
+                          ("mteb", "WORKS = True\n")):
+        (tmp_path / "path" / package).mkdir(parents=True)
+        (tmp_path / "path" / package / "__init__.py").write_text(init, "utf-8")
+    done = _run([sys.executable, "-c", HOOK_TWICE, str(hook)], tmp_path,
+                PYTHONPATH=str(tmp_path / "path"), MEDTEB_MTEB_AUTOLOAD="0")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split() == ["1", "[1]", "_Loader", "SourceFileLoader", "0"]
+
+
+def test_import_medteb_installs_the_one_hook(tmp_path: Path) -> None:
+    code = ("import sys, medteb, medteb._import_hook as h; "
+            "print(sum(h._ours(f) for f in sys.meta_path), 'mteb' in sys.modules)")
+    done = _run([sys.executable, "-c", code], tmp_path, MEDTEB_MTEB_AUTOLOAD="0",
+                PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split() == ["1", "False"]

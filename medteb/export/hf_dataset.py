@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +26,7 @@ from typing import Any
 
 import yaml
 
+from medteb._fileio import write_folder
 from medteb.benchmark.citation import BENCHMARK_CITATION
 from medteb.benchmark.data.formats import read_retrieval, read_sts
 from medteb.benchmark.data.sources import resolve_source
@@ -152,8 +151,8 @@ def _export_task(definition: TaskDefinition, source_folder: Path, target: Path) 
     configs = list(next(iter(per_split.values()))[0])
     rows = {_config_name(name): sum(len(t[name][0]) for t, _ in per_split.values())
             for name in configs}
-    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"))
-    try:
+
+    def fill(staging: Path) -> None:
         for split, (tables, _) in per_split.items():
             for name, (table_rows, columns) in tables.items():
                 _write_parquet(staging / name / SPLIT_FILE.format(split=split), table_rows,
@@ -163,16 +162,8 @@ def _export_task(definition: TaskDefinition, source_folder: Path, target: Path) 
         (staging / "medteb_export.json").write_text(json.dumps(
             {"task": definition.name, "source_revision": revision, "rows": rows}, indent=2,
             sort_keys=True) + "\n", encoding="utf-8")
-        os.chmod(staging, 0o755)
-        if target.exists():  # replaced only once the new folder is complete
-            old = target.with_name(f".{target.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(target, old)
-            shutil.rmtree(old)
-        os.replace(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+
+    write_folder(target, fill)  # replaced only once the new folder is complete
     return ExportedTask(definition.name, target, rows, revision)
 
 

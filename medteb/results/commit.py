@@ -24,11 +24,11 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from medteb._fileio import staging_folder, temp_file
 from medteb.errors import MedtebError
 
 if TYPE_CHECKING:
@@ -41,25 +41,9 @@ class CommitError(MedtebError, OSError):
     """A submission could not be written and could not be fully undone either."""
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def _write_temp(target: Path, data: bytes) -> Path:
     """``data`` in a new temporary file next to ``target`` (fsynced, usual mode)."""
-    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(name, 0o666 & ~_umask())
-    except BaseException:
-        Path(name).unlink(missing_ok=True)
-        raise
-    return Path(name)
+    return temp_file(target, lambda tmp: Path(tmp).write_bytes(data))
 
 
 def commit_submission(plan: SubmissionPlan, results: Path,
@@ -82,7 +66,7 @@ def commit_submission(plan: SubmissionPlan, results: Path,
     """
     undo: list[tuple[str, Callable[[], None]]] = []
     temporaries: list[Path] = []
-    staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=results))
+    staging = staging_folder(results, STAGING_PREFIX)
     try:
         for i, entry in enumerate(plan.entries):
             stage = staging / str(i)

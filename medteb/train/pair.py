@@ -13,7 +13,6 @@ Output folder::
 from __future__ import annotations
 
 import json
-import os
 import shlex
 import shutil
 from collections.abc import Callable, Mapping, Sequence
@@ -21,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from medteb._fileio import write_atomic
+from medteb._fileio import write_atomic, write_folder
 from medteb.errors import TrainingError
 from medteb.train.recipe import (
     PAIR_FILE,
@@ -54,17 +53,6 @@ def _device(device: str | None) -> str:
     import torch
 
     return device or ("cuda" if torch.cuda.is_available() else "cpu")
-
-
-def _replace_dir(saver: Callable[[Path], None], target: Path) -> None:
-    """Write a folder atomically: into ``<target>.partial``, then rename."""
-    partial = target.with_name(target.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
-    saver(partial)
-    if target.exists():
-        shutil.rmtree(target)
-    os.replace(partial, target)
 
 
 def _write_text(path: Path, text: str) -> None:
@@ -183,8 +171,8 @@ def train_pair(query_model: str, document_model: str, output: str | Path,
                                **common))
     dim = query.dim
     document.merge_lora()
-    _replace_dir(query.save, out / "query")
-    _replace_dir(document.save, out / "document")
+    write_folder(out / "query", query.save)
+    write_folder(out / "document", document.save)
     command = _save_pair(out, name, query_model, document_model, dim, recipe, logs,
                          data_description or {}, aligned, prepared)
     say(f"saved the pair to {out}; evaluate it with:\n  {command}")
@@ -250,8 +238,8 @@ def _align(query_model: str, document: DocumentEncoder, aligned: Path,
         f"{len(alignment_texts)} texts")
     log = align_query_encoder(query, document, alignment_texts, recipe,
                               checkpoints / "alignment", **common)
-    _replace_dir(lambda p, q=query, lg=log: _save_stage(q.save, p, lg,
-                                                        {"projected": q.projected}), aligned)
+    write_folder(aligned, lambda p, q=query, lg=log: _save_stage(q.save, p, lg,
+                                                                {"projected": q.projected}))
     logs.append(log)
 
 
@@ -289,8 +277,8 @@ def train_document_encoder(document_model: str, output: str | Path,
                                    say, None, show_progress)
     document.merge_lora()
     Path(output).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    _replace_dir(lambda p: _save_stage(document.save, p, log, {"mrl_dims": list(dims)}),
-                 Path(output).expanduser())
+    write_folder(Path(output).expanduser(),
+                 lambda p: _save_stage(document.save, p, log, {"mrl_dims": list(dims)}))
     return log
 
 

@@ -23,11 +23,11 @@ from __future__ import annotations
 import csv
 import json
 import shutil
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from medteb._fileio import staged
 from medteb.errors import DataValidationError, MedtebError
 
 REQUIRED = ("question.csv", "answer.csv")
@@ -150,28 +150,25 @@ def stage_tasks(destination: str | Path,
     _check_free(destination, tuple(writers))
     definitions = load_definitions()
     created = not destination.exists()
-    destination.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=destination, prefix=".import-"))
     moved: list[Path] = []
     try:
-        for task, write in writers.items():
-            folder = staging / task
-            folder.mkdir()
-            write(folder)
-            kind = definitions[task].metadata["type"]
-            if kind == "STS":
-                read_sts(folder, "test", definitions[task].score_range)
-            else:
-                read_retrieval(folder, "test", reranking=kind == "Reranking")
-        for task in writers:
-            (staging / task).rename(destination / task)
-            moved.append(destination / task)
+        with staged(destination, ".import-") as staging:
+            for task, write in writers.items():
+                folder = staging / task
+                folder.mkdir()
+                write(folder)
+                kind = definitions[task].metadata["type"]
+                if kind == "STS":
+                    read_sts(folder, "test", definitions[task].score_range)
+                else:
+                    read_retrieval(folder, "test", reranking=kind == "Reranking")
+            for task in writers:
+                (staging / task).rename(destination / task)
+                moved.append(destination / task)
     except BaseException:
         for folder in moved:
             shutil.rmtree(folder, ignore_errors=True)
-        shutil.rmtree(staging, ignore_errors=True)
         if created:
             shutil.rmtree(destination, ignore_errors=True)
         raise
-    shutil.rmtree(staging, ignore_errors=True)
     return destination
