@@ -35,7 +35,7 @@ def make_venv(folder: Path, with_hook: bool) -> Path:
     (site / "zz-packages.pth").write_text(sysconfig.get_paths()["purelib"] + "\n", "utf-8")
     if with_hook:
         shutil.copy(ROOT / "pth" / "medteb-mteb.pth", site)
-        shutil.copy(ROOT / "medteb" / "_import_hook.py", site / "_medteb_mteb_hook.py")
+        shutil.copy(ROOT / "pth" / "_medteb_mteb_hook.py", site)  # follows the link
         # pip byte-compiles what it installs; do the same (PYTHONDONTWRITEBYTECODE may be set)
         subprocess.run([str(python), "-m", "py_compile", str(site / "_medteb_mteb_hook.py")],
                        check=True)

@@ -1,7 +1,8 @@
 """The one import hook that registers MedTEB in mteb when (and only when) mteb is imported.
 
 This file is used under two names. An install (wheel or editable) also puts a copy of it at the
-top of site-packages as ``_medteb_mteb_hook`` (pyproject's force-include), which the one-line
+top of site-packages as ``_medteb_mteb_hook`` (``pth/_medteb_mteb_hook.py`` is a link to this
+file, force-included by pyproject), which the one-line
 ``medteb-mteb.pth`` calls at every interpreter start, so that ``mteb run -t MedTEB-Retrieval``,
 ``mteb.get_task`` and ``mteb.get_benchmark("MedTEB")`` work without importing medteb; and
 ``medteb/__init__`` installs it as ``medteb._import_hook`` for interpreters started without the

@@ -7,7 +7,8 @@
 ['index.html', 'leaderboard.csv', 'leaderboard.json']
 
 The page renders the same :class:`~medteb.results.leaderboard.Leaderboard` as ``leaderboard.md``
-(one view per setting, never ranked together) and one
+(one view per setting, never ranked together; the cells are
+:class:`~medteb.results.board.BoardView`'s, so a column is declared once for both) and one
 :class:`~medteb.results.correlation.CorrelationReport` per setting. Everything is inline (styles,
 script, SVG figures): no CDN and no server, so it works from ``file://`` and from any static
 host. The tables are written into the HTML; the script only sorts, filters and switches views.
@@ -25,18 +26,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
 
-from medteb.benchmark.definitions import AVERAGES, SETTINGS
+from medteb.benchmark.definitions import SETTINGS
 from medteb.errors import MedtebError
+from medteb.results.board import TASK_COLUMNS, Board, BoardView, Cell, Column, Row
 from medteb.results.correlation import CorrelationReport, correlation_report
 from medteb.results.figure import figure_points, svg_scatter
 from medteb.results.layout import SETTING_TITLES, Entry
-from medteb.results.leaderboard import (
-    SETTING_NOTES,
-    TASK_COLUMNS,
-    Board,
-    Leaderboard,
-    Row,
-)
+from medteb.results.leaderboard import SETTING_NOTES, Leaderboard
 
 SITE_FILES = ("index.html", "leaderboard.json", "leaderboard.csv")
 #: the task whose metadata carries MedTEB's citation, and the public tasks cited beside it
@@ -214,84 +210,64 @@ def _row_id(setting: str, index: int) -> str:
 
 def _table(board: Board, results_url: str) -> str:
     s = board.setting
-    n, complete = len(board.rows), sum(r.average("Avg") is not None for r in board.rows)
-    columns = [("Rank", "num", "asc"), ("Model", "text", "asc"), ("Params (Q/D)", "num", "asc"),
-               *((c, "num", "desc") for c in [*TASK_COLUMNS.values(), *AVERAGES]),
-               ("QPS", "num", "desc"), ("Source", "text", "asc")]
-    extra = {"Rank": ' aria-sort="ascending"', "Model": ' class="model"'}
+    view = BoardView.of(board)
+    sorted_by = ' aria-sort="ascending"'  # the first column, as the rows come
     head = "".join(
-        f'<th scope="col" data-type="{kind}" data-first="{first}"{extra.get(label, "")}>'
-        f'<button type="button">{html.escape(label)}</button></th>'
-        for label, kind, first in columns)
-    marks = board.marks()
-    sources, hardware = _sources(board), _hardware(board)
+        f'<th scope="col" data-type="{c.kind}" data-first="{c.first}"'
+        f"{sorted_by if i == 0 else ''}{_css(c)}>"
+        f'<button type="button">{html.escape(c.label)}</button></th>'
+        for i, c in enumerate(view.columns))
     body = []
-    for i, (row, rank) in enumerate(zip(board.rows, board.ranks(), strict=True)):
-        name = html.escape(row.display_name)
-        if row.reference:
-            name = f'<a href="{html.escape(row.reference)}" rel="noopener">{name}</a>'
-        cells = [f'<td data-value="{"" if rank is None else rank}">'
-                 f'{"–" if rank is None else rank}</td>',
-                 f'<td class="model" data-value="{html.escape(row.display_name)}">{name}'
-                 f'<span class="id">{html.escape(row.model_name)}</span></td>',
-                 f'<td data-value="{_num(row.params_query)}">{row.params_text}</td>']
-        for column, value in row.values().items():
-            cells.append(_score_cell(value, marks[column]))
-        if row.qps is None:
-            cells.append('<td data-value="">–</td>')
-        else:
-            where = row.speed_setting or ""
-            letter = chr(ord("a") + hardware.index(where))
-            cells.append(f'<td data-value="{row.qps!r}" title="{html.escape(where)}">'
-                         f"{row.qps:.1f} <sup>({letter})</sup></td>")
-        link = html.escape(f"{results_url}/{row.folder}/submission.yaml")
-        cells.append(f'<td data-value="{row.source_kind}"><a href="{link}" '
-                     f'title="{html.escape(row.source)}">{row.source_kind}</a> '
-                     f"<sup>[{sources.index(row.source) + 1}]</sup></td>")
+    for i, shown in enumerate(view.rows):
+        row = shown.row
+        cells = "".join(_html_cell(cell, column, results_url)
+                        for cell, column in zip(shown.cells, view.columns, strict=True))
         body.append(
             f'<tr id="{_row_id(s, i)}" data-params="{_num(row.params_query)}" '
             f'data-kind="{"asymmetric" if row.asymmetric else "symmetric"}" '
             f'data-source="{row.source_kind}" '
             f'data-name="{html.escape((row.display_name + " " + row.model_name).lower())}">'
-            + "".join(cells) + "</tr>")
+            + cells + "</tr>")
     return "\n".join([
         f'<div class="table-wrap" role="region" tabindex="0" '
         f'aria-label="{SHORT[s]} results (scrolls sideways)">',
-        f'<table class="board" data-setting="{s}"><caption>{n} model{"s" * (n != 1)}, '
-        f"{complete} with all five tasks. Select a column heading to sort by it.</caption>",
+        f'<table class="board" data-setting="{s}"><caption>{view.summary} Select a column '
+        "heading to sort by it.</caption>",
         f"<thead><tr>{head}</tr></thead>", "<tbody>", *body, "</tbody></table></div>"])
 
 
+def _html_cell(cell: Cell, column: Column, results_url: str) -> str:
+    """One ``<td>`` of a :class:`~medteb.results.board.Cell`: its sort value, mark, link,
+    tooltip (on the link if there is one), second line and footnote marker."""
+    text = html.escape(cell.short or cell.text)
+    if cell.mark == "best":
+        text = f'<strong class="best">{text}</strong>'
+    elif cell.mark == "second":
+        text = f'<u class="second">{text}</u>'
+    title = f' title="{html.escape(cell.title)}"' if cell.title else ""
+    if cell.link:
+        text = f'<a href="{html.escape(cell.link)}" rel="noopener">{text}</a>'
+    elif cell.results_path:
+        link = html.escape(f"{results_url}/{cell.results_path}")
+        text, title = f'<a href="{link}"{title}>{text}</a>', ""
+    if cell.sub:
+        text += f'<span class="id">{html.escape(cell.sub)}</span>'
+    if cell.note:
+        text += f" <sup>{cell.note}</sup>"
+    return f'<td{_css(column)} data-value="{html.escape(cell.sort)}"{title}>{text}</td>'
+
+
+def _css(column: Column) -> str:
+    return f' class="{column.css}"' if column.css else ""
+
+
 def _footnotes(board: Board) -> list[str]:
-    lines = [f'<p class="foot">[{i}] {html.escape(s)}</p>'
-             for i, s in enumerate(_sources(board), start=1)]
-    lines += [f'<p class="foot">({chr(ord("a") + i)}) QPS measured on {html.escape(h)}</p>'
-              for i, h in enumerate(_hardware(board))]
-    return lines
-
-
-def _sources(board: Board) -> list[str]:
-    return list(dict.fromkeys(r.source for r in board.rows))
-
-
-def _hardware(board: Board) -> list[str]:
-    return list(dict.fromkeys(r.speed_setting for r in board.rows if r.speed_setting))
+    return [f'<p class="foot">{marker} {html.escape(text)}</p>'
+            for marker, text in BoardView.of(board).footnotes()]
 
 
 def _num(value: float | None) -> str:
     return "" if value is None else repr(value)
-
-
-def _score_cell(value: float | None, marks: tuple[float | None, float | None]) -> str:
-    if value is None:
-        return '<td data-value="">–</td>'
-    shown = round(100 * value, 2)
-    text = f"{shown:.2f}"
-    if shown == marks[0]:
-        text = f'<strong class="best">{text}</strong>'
-    elif shown == marks[1]:
-        text = f'<u class="second">{text}</u>'
-    return f'<td data-value="{100 * value!r}">{text}</td>'
 
 
 def _correlation_html(report: CorrelationReport | str) -> str:

@@ -1,0 +1,1 @@
+../medteb/_import_hook.py
