@@ -28,7 +28,7 @@ def main() -> None:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
-    from medteb.cli.leaderboard import write_site
+    from medteb.results.outputs import write_site
 
     with tempfile.TemporaryDirectory() as tmp:
         write_site(args.results, Path(tmp) / "site")

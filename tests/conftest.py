@@ -34,8 +34,8 @@ def copy_seeded_results(repo: Path) -> Path:
     """
     import shutil
 
-    from medteb.cli.common import regenerate_leaderboard
     from medteb.results.layout import read_submission
+    from medteb.results.outputs import regenerate_leaderboard
 
     for folder in sorted((ROOT / "results").glob("*/reported-*")):
         if read_submission(folder).provenance == "reported":

@@ -347,11 +347,9 @@ def test_a_failure_at_any_step_loses_nothing(tmp_path: Path,
     after the commit) the submission stands and the leftover is named."""
     import os
 
-    from medteb.cli.common import regenerate_leaderboard
-    from medteb.cli.leaderboard import write_site
-    from medteb.cli.submit import derived_files
     from medteb.results.commit import commit_submission
     from medteb.results.layout import read_submission
+    from medteb.results.outputs import derived_files, regenerate_leaderboard, write_site
     from medteb.results.submit import PlannedEntry, SubmissionPlan
     from tests.results_helpers import five, write_entry
 

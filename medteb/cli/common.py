@@ -1,14 +1,11 @@
-"""Pieces shared by the subcommands: logging set-up, pair arguments, leaderboard rebuilds."""
+"""Pieces shared by the subcommands: logging set-up and pair arguments."""
 
 from __future__ import annotations
 
 import argparse
 import logging
-import os
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from medteb._fileio import write_atomic
 from medteb.cli.arg_types import device, positive_int
 from medteb.errors import MedtebError
 
@@ -154,32 +151,3 @@ def asymmetric_spec(args: argparse.Namespace,
     )
     spec.check()  # before any data is read or model loaded
     return spec
-
-
-def regenerate_leaderboard(results: str | os.PathLike, output: str | os.PathLike,
-                           figure: bool = True) -> list[str]:
-    """Rewrite ``leaderboard.md`` (and its figure) from a results folder; return skip notes."""
-    files, skipped = leaderboard_files(results, output, figure)
-    for path, data in files.items():
-        write_atomic(path, data)
-    return skipped
-
-
-def leaderboard_files(results: str | os.PathLike, output: str | os.PathLike,
-                      figure: bool = True) -> tuple[dict[Path, bytes], list[str]]:
-    """The bytes of ``leaderboard.md`` (and its figure) for a results folder, by path, and the
-    notes on folders passed over; writes nothing."""
-    from medteb.results.layout import load_entries
-    from medteb.results.leaderboard import FIGURE_NAME, Leaderboard
-
-    entries, skipped = load_entries(results)
-    board = Leaderboard.from_entries(entries, figure=FIGURE_NAME if figure else None)
-    target = Path(output)
-    files: dict[Path, bytes] = {}
-    if figure:
-        from medteb.results.figure import render_figure
-
-        for fmt, data in render_figure(board).items():
-            files[target.parent / f"{FIGURE_NAME}.{fmt}"] = data
-    files[target] = board.to_markdown().encode("utf-8")
-    return files, skipped

@@ -47,6 +47,7 @@ def _submit(args: argparse.Namespace) -> int:
     from medteb.errors import SubmissionError
     from medteb.results.commit import commit_submission
     from medteb.results.layout import load_entries
+    from medteb.results.outputs import derived_files
     from medteb.results.submit import SubmitOptions, plan_submission
 
     results = Path(args.results)
@@ -73,17 +74,3 @@ def _submit(args: argparse.Namespace) -> int:
     for note in notes:
         print(f"medteb: warning: {note}", file=sys.stderr)
     return 0
-
-
-def derived_files(results: Path, leaderboard: str | Path, site: Path | None,
-                  figure: bool = True) -> dict[Path, bytes]:
-    """Every file ``medteb submit`` regenerates from ``results``, by path: ``leaderboard.md``
-    and its figure, and the web site's files when ``site`` is a site folder to rebuild. They
-    are replaced in the same transaction as the results (:mod:`medteb.results.commit`)."""
-    from medteb.cli.common import leaderboard_files
-    from medteb.cli.leaderboard import site_files
-
-    files = leaderboard_files(results, leaderboard, figure)[0]
-    if site is not None:
-        files.update(site_files(results, site)[0])
-    return files

@@ -1,0 +1,104 @@
+"""The files derived from ``results/``: ``leaderboard.md`` with its figure, and the web site.
+
+``medteb leaderboard`` writes them, and ``medteb submit`` replaces them in the same transaction
+as the results they come from (:mod:`medteb.results.commit`). The ``*_files`` functions return
+the bytes by path and write nothing; :func:`regenerate_leaderboard` and :func:`write_site`
+write each file atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from medteb._fileio import write_atomic
+
+#: the site folder ``medteb leaderboard --html`` writes by default; ``medteb submit`` rebuilds
+#: it after a successful submission whenever it exists
+DEFAULT_SITE = "site"
+
+
+def leaderboard_files(results: str | os.PathLike, output: str | os.PathLike,
+                      figure: bool = True) -> tuple[dict[Path, bytes], list[str]]:
+    """The bytes of ``leaderboard.md`` (and its figure) for a results folder, by path, and the
+    notes on folders passed over; writes nothing."""
+    from medteb.results.layout import load_entries
+    from medteb.results.leaderboard import FIGURE_NAME, Leaderboard
+
+    entries, skipped = load_entries(results)
+    board = Leaderboard.from_entries(entries, figure=FIGURE_NAME if figure else None)
+    target = Path(output)
+    files: dict[Path, bytes] = {}
+    if figure:
+        from medteb.results.figure import render_figure
+
+        for fmt, data in render_figure(board).items():
+            files[target.parent / f"{FIGURE_NAME}.{fmt}"] = data
+    files[target] = board.to_markdown().encode("utf-8")
+    return files, skipped
+
+
+def regenerate_leaderboard(results: str | os.PathLike, output: str | os.PathLike,
+                           figure: bool = True) -> list[str]:
+    """Rewrite ``leaderboard.md`` (and its figure) from a results folder; return skip notes."""
+    files, skipped = leaderboard_files(results, output, figure)
+    for path, data in files.items():
+        write_atomic(path, data)
+    return skipped
+
+
+def site_files(results: str | os.PathLike, folder: str | os.PathLike,
+               results_url: str | None = None) -> tuple[dict[Path, bytes], list[str]]:
+    """The bytes of the static site's files for a results folder, by path (the data files
+    first, ``index.html`` last), and the notes on folders passed over; writes nothing.
+
+    Args:
+        results_url: the base of the provenance links; default: the one the site already in
+            ``folder`` was built with, else ``results`` relative to ``folder`` (works from
+            ``file://`` in a clone and on a host serving the repository).
+    """
+    from medteb.results.layout import load_entries
+    from medteb.results.site import SITE_FILES, build_site
+
+    entries, skipped = load_entries(results)
+    target = Path(folder)
+    if results_url is None:
+        results_url = recorded_results_url(target) or Path(
+            os.path.relpath(Path(results).resolve(), target.resolve())).as_posix()
+    files = build_site(entries, results_url).files()
+    return ({target / name: files[name]
+             for name in sorted(SITE_FILES, key=lambda n: n == "index.html")}, skipped)
+
+
+def write_site(results: str | os.PathLike, folder: str | os.PathLike,
+               results_url: str | None = None) -> list[str]:
+    """Write the static site of a results folder into ``folder``; return the skip notes.
+
+    Every file is written atomically; the data files first, ``index.html`` last.
+    """
+    files, skipped = site_files(results, folder, results_url)
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    for path, data in files.items():
+        write_atomic(path, data)
+    return skipped
+
+
+def recorded_results_url(folder: Path) -> str | None:
+    """The provenance links' base recorded by the site in ``folder``, if one is there."""
+    try:
+        url = json.loads((folder / "leaderboard.json").read_text("utf-8")).get("results_url")
+    except (OSError, ValueError, AttributeError):  # no site yet, or not one of ours
+        return None
+    return url if isinstance(url, str) and url else None
+
+
+def derived_files(results: Path, leaderboard: str | Path, site: Path | None,
+                  figure: bool = True) -> dict[Path, bytes]:
+    """Every file ``medteb submit`` regenerates from ``results``, by path: ``leaderboard.md``
+    and its figure, and the web site's files when ``site`` is a site folder to rebuild. They
+    are replaced in the same transaction as the results (:mod:`medteb.results.commit`)."""
+    files = leaderboard_files(results, leaderboard, figure)[0]
+    if site is not None:
+        files.update(site_files(results, site)[0])
+    return files
