@@ -55,6 +55,9 @@ def _graph() -> dict[str, set[str]]:
             targets = [resolve(f"{module}.{n}") if f"{module}.{n}" in modules else resolve(module)
                        for n in names] or [resolve(module)]
             graph[name].update(t for t in targets if t and t != name)
+    # The import hook runs mainly as the top-level module _medteb_mteb_hook (the .pth copy),
+    # outside the package; importing medteb there is the package's entry, not an inner edge.
+    graph["medteb._import_hook"].discard("medteb")
     return graph
 
 
@@ -154,3 +157,97 @@ def test_modules_stay_readable() -> None:
     long = {name: n for name, path in _modules().items()
             if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
     assert long == {}, f"split these modules (over {MAX_LINES} lines): {long}"
+
+
+def _mteb_bound_names(tree: ast.AST) -> set[str]:
+    """Names bound to mteb: its modules and what is imported from them, and (flow-insensitive,
+    one step) variables assigned from an expression rooted at one of those."""
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update((a.asname or a.name.split(".")[0]) for a in node.names
+                         if a.name.split(".")[0] == "mteb")
+        elif (isinstance(node, ast.ImportFrom) and node.level == 0 and node.module
+              and node.module.split(".")[0] == "mteb"):
+            names.update(a.asname or a.name for a in node.names)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and _root(node.value) in names:
+            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+    return names
+
+
+def _root(node: ast.AST) -> str | None:
+    """The name an attribute chain or call starts at: ``a`` of ``a.b(c).d``."""
+    while isinstance(node, (ast.Attribute, ast.Call, ast.Subscript)):
+        node = node.func if isinstance(node, ast.Call) else node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def _private_mteb_attributes(source: str) -> list[str]:
+    """``name.attr`` of each attribute access to a private name on something from mteb."""
+    tree = ast.parse(source)
+    bound = _mteb_bound_names(tree)
+    found = []
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Attribute) and node.attr.startswith("_")
+                and not (node.attr.startswith("__") and node.attr.endswith("__"))
+                and _root(node.value) in bound):
+            found.append(f"{_root(node.value)}.{node.attr} (line {node.lineno})")
+    return found
+
+
+def test_no_private_mteb_attributes_outside_the_one_module() -> None:
+    offenders = {name: found for name, path in _modules().items() if name != "medteb._mteb"
+                 if (found := _private_mteb_attributes(path.read_text(encoding="utf-8")))}
+    assert offenders == {}
+
+
+def test_the_attribute_check_would_catch_a_use() -> None:
+    source = ("import mteb\nimport mteb.abstasks as at\nfrom mteb.cache import ResultCache\n"
+              "from medteb.x import y\n"
+              "a = mteb.abstasks._helper\nb = at._x\nc = ResultCache._z\n"
+              "task = mteb.get_task('T')\nd = task._private\n"
+              "ok = mteb.__version__, y._own, task.metadata, mteb.get_task('T').name\n")
+    assert _private_mteb_attributes(source) == [
+        "mteb._helper (line 5)", "at._x (line 6)", "ResultCache._z (line 7)",
+        "task._private (line 9)"]
+    assert _private_mteb_attributes("import mteb\nx = mteb.get_task('T')\nx.name\n") == []
+
+
+def _documented_tree() -> set[str]:
+    """Paths (relative to ``medteb/``) the tree of docs/architecture.md names: ``a/b.py``
+    for a module, ``a/`` for a folder."""
+    text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    block = text.split("## The tree", 1)[1].split("```", 2)[1]
+    lines = block.splitlines()
+    start = lines.index("medteb/")
+    found: set[str] = set()
+    folders: list[str] = []
+    for line in lines[start + 1:]:
+        if not line.strip():
+            continue
+        indent = len(line) - len(line.lstrip(" "))
+        entry = re.split(r" {2,}", line.strip(), maxsplit=1)[0]
+        if indent == 0:
+            break
+        if indent > 2 * (len(folders) + 1):
+            continue  # a description's second line
+        if indent % 2 or not re.fullmatch(r"[\w.]+/?(, [\w.]+/?)*", entry):
+            raise AssertionError(f"docs/architecture.md tree: cannot read {line!r}")
+        del folders[indent // 2 - 1:]
+        for name in entry.split(", "):
+            found.add("".join(folders) + name)
+        if entry.endswith("/") and ", " not in entry:
+            folders.append(entry)
+    return found
+
+
+def test_the_documented_tree_is_the_package() -> None:
+    documented = _documented_tree()
+    assert "results/board.py" in documented and "cli/build/pipeline.py" in documented
+    modules = {p.relative_to(PACKAGE).as_posix() for p in PACKAGE.rglob("*.py")}
+    folders = {f"{p.relative_to(PACKAGE).as_posix()}/" for p in PACKAGE.rglob("*")
+               if p.is_dir() and (p / "__init__.py").is_file()}
+    assert sorted(modules - documented) == [], "add these modules to docs/architecture.md"
+    assert sorted(documented - modules - folders) == [], (
+        "docs/architecture.md names modules that do not exist")
