@@ -21,7 +21,9 @@ if TYPE_CHECKING:
 TASK_FOR_METADATA = "MedTEB-Retrieval"
 
 
-def _metadata() -> Any:
+def retrieval_metadata() -> Any:
+    """MedTEB-Retrieval's mteb metadata, which the retrievers encode with (its prompts)
+    (also used by :mod:`medteb.build.pool_ray`)."""
     import mteb
 
     import medteb
@@ -45,7 +47,7 @@ def retrieve(model: Any, queries: Mapping[str, Mapping[str, Any]],
     from datasets import Dataset
     from mteb.models import SearchEncoderWrapper
 
-    meta = _metadata()
+    meta = retrieval_metadata()
     corpus_ds = Dataset.from_dict({
         "id": list(corpus), "text": [r["text"] for r in corpus.values()],
         "title": [r.get("title") or "" for r in corpus.values()]})
@@ -72,7 +74,7 @@ def encode_texts(model: Any, texts: Sequence[str], *, as_queries: bool,
 
     from medteb._mteb import create_dataloader
 
-    meta = _metadata()
+    meta = retrieval_metadata()
     prompt = PromptType.query if as_queries else PromptType.document
     ds = Dataset.from_dict({"id": [str(i) for i in range(len(texts))], "text": list(texts)})
     if not as_queries:

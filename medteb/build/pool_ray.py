@@ -88,7 +88,7 @@ def retrieve_with_ray(model: Any, name: str, queries: Mapping[str, Mapping[str, 
     Raises:
         RayEncodeError: the workers cannot load ``name`` or loaded another revision of it.
     """
-    from medteb.build.pool import _metadata, retrieve
+    from medteb.build.pool import retrieval_metadata, retrieve
     from medteb.evaluation.ray_encode import (
         RayEncodeError,
         RayEncoderPool,
@@ -96,7 +96,7 @@ def retrieve_with_ray(model: Any, name: str, queries: Mapping[str, Mapping[str, 
     )
     from medteb.models.document_store import DocumentStore, EntryKey
 
-    meta = _metadata()
+    meta = retrieval_metadata()
     # the texts mteb's document loader gives the model: title and text joined, stripped
     texts = [f"{r.get('title') or ''} {r['text']}".strip() for r in corpus.values()]
     entry = EntryKey(task=meta.name, split="build-pool", subset="default",
