@@ -6,16 +6,19 @@ old file or the new one, never a torn one, and an interrupted write leaves at mo
 ``.<name>.*.tmp`` file that nothing reads.
 
 A folder is written the same way (:func:`write_folder`): into a staging folder next to the
-target (its name starts with '.', so nothing reads it), then renamed in. A folder it replaces is
-first renamed aside inside the staging folder and removed only once the new one is in place; the
-target is missing only between those two renames, never while the new folder is written or the
-old one deleted, and a failure at any step leaves the old folder where it was.
+target (its name starts with '.', so nothing reads it), then moved in. A folder it replaces is
+swapped with the new one in one step on Linux (``renameat2`` with ``RENAME_EXCHANGE``), so the
+target always exists; elsewhere it is first renamed aside inside the staging folder, and the
+target is missing only between those two renames. Either way the old folder is removed only
+once the new one is in place, and a failure at any step leaves the old folder where it was.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -84,12 +87,35 @@ def staged(parent: str | os.PathLike, prefix: str) -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two existing paths in one step (Linux ``renameat2(RENAME_EXCHANGE)``); False where
+    the system or file system cannot."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):  # no libc symbol (glibc < 2.28, musl)
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        return False
+    raise OSError(code, os.strerror(code), str(b))
+
+
 def move_into_place(folder: str | os.PathLike, target: str | os.PathLike, aside: Path) -> None:
-    """Rename the complete ``folder`` to ``target``. An existing ``target`` is renamed to
-    ``aside`` first (on the same file system; the caller removes it) and renamed back if the
-    second rename fails."""
-    target = Path(target)
+    """Rename the complete ``folder`` to ``target``. An existing ``target`` is swapped with
+    ``folder`` in one step where the system can (``folder`` then holds the old one), else
+    renamed to ``aside`` first and renamed back if the second rename fails; the caller removes
+    the old folder."""
+    folder, target = Path(folder), Path(target)
     existed = target.exists()
+    if existed and _exchange(folder, target):
+        return
     if existed:
         os.replace(target, aside)
     try:

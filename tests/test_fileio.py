@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
 from pathlib import Path
 
 import pytest
@@ -66,11 +67,42 @@ def test_a_failed_rename_puts_the_old_folder_back(tmp_path: Path,
             raise OSError("rename refused")
         return real(src, dst)
 
+    monkeypatch.setattr(_fileio, "_exchange", lambda a, b: False)  # the portable path
     monkeypatch.setattr(os, "replace", replace)
     with pytest.raises(OSError, match="rename refused"):
         write_folder(target, _fill("two"))
     assert calls == ["old", "model", "model"]  # aside, in (refused), back
     assert (target / "sub" / "a.txt").read_text(encoding="utf-8") == "one"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="renameat2 is Linux's")
+def test_on_linux_the_old_folder_is_swapped_out_in_one_step(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "model"
+    write_folder(target, _fill("one"))
+    real = os.replace
+
+    def replace(src, dst):  # renaming the target aside would leave a moment without it
+        if Path(src) == target:
+            raise AssertionError("the target was renamed aside")
+        return real(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    write_folder(target, _fill("two"))
+    assert (target / "sub" / "a.txt").read_text(encoding="utf-8") == "two"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+    with pytest.raises(FileNotFoundError):  # a real error is raised, not taken for "cannot"
+        _fileio._exchange(tmp_path / "missing", target)
+
+
+def test_without_the_swap_the_old_folder_is_renamed_aside(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_fileio, "_exchange", lambda a, b: False)
+    target = tmp_path / "model"
+    write_folder(target, _fill("one"))
+    write_folder(target, _fill("two"))
+    assert (target / "sub" / "a.txt").read_text(encoding="utf-8") == "two"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
 
 
