@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from medteb.benchmark.definitions import load_definitions, paper_averages
 from medteb.errors import DataUnavailableError, DataValidationError, MedtebError
+from medteb.models.names import BM25_NAME
 from medteb.results.revisions import SAMPLE_REVISION_SUFFIX
 
 if TYPE_CHECKING:
@@ -41,7 +42,7 @@ class RunConfig:
         output_folder: results go to ``<output_folder>/<org__model>/<revision>/``.
     """
 
-    model: Any = "bm25-zh"
+    model: Any = BM25_NAME
     tasks: Sequence[str] | None = None
     data_dir: str | os.PathLike | None = None
     output_folder: str | os.PathLike = "runs"  # never results/: `medteb submit` writes there

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from medteb.errors import MedtebError
+from medteb.models.names import BM25_NAME
 
 if TYPE_CHECKING:
     from mteb.abstasks.task_metadata import TaskMetadata
@@ -268,7 +269,7 @@ class SpeedReport:
 class SpeedConfig:
     """What ``medteb speed`` times; mirrors the CLI flags."""
 
-    model: Any = "bm25-zh"
+    model: Any = BM25_NAME
     data_dir: str | None = None
     model_revision: str | None = None
     device: str | None = None

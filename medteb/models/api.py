@@ -37,7 +37,7 @@ from medteb.models.document_store import (
     DocumentStoreError,
     EncoderIdentity,
     EntryKey,
-    _key,
+    content_key,
     default_store_root,
 )
 
@@ -270,4 +270,4 @@ def stored_only_error(model: str) -> DocumentStoreError:
 
 def api_identity(model: str, templates: dict[str, str]) -> str:
     """A short revision for results of a served model: its name and how texts are presented."""
-    return _key({"served_model": model, **templates})[:12]
+    return content_key({"served_model": model, **templates})[:12]

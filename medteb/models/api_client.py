@@ -141,9 +141,6 @@ class EmbeddingsClient:
         self.requests = 0  #: HTTP requests sent, retries included
         self.dim: int | None = None  #: set by the first answer; later answers must match
 
-    def close(self) -> None:
-        self._http.close()
-
     def _error(self, cause: str) -> ApiError:
         return ApiError(self._mask(f"embeddings endpoint {self.config.endpoint} (served model "
                                    f"{self.model!r}): {cause}"))

@@ -33,7 +33,7 @@ from medteb.models.document_store import (
     DocumentStoreError,
     EncoderIdentity,
     EntryKey,
-    _key,
+    content_key,
     default_store_root,
 )
 from medteb.models.fingerprint import weights_fingerprint
@@ -46,6 +46,7 @@ from medteb.models.sides import (
     SideConfig,
     load_side,
     resolve_pooling,
+    side_identity,
 )
 
 if TYPE_CHECKING:
@@ -152,7 +153,7 @@ class AsymmetricSpec:
         document = load_side(self.document, "document")
         caches = getattr(document, "caches_vectors", False)  # a served model keeps its own
         return AsymmetricEncoder(self, query, document,
-                                 EncoderIdentity.of_side(self.document, document),
+                                 side_identity(self.document, document),
                                  store if self.use_store and not caches else None)
 
 
@@ -162,7 +163,7 @@ def _stored_identity(store: DocumentStore, config: SideConfig) -> EncoderIdentit
     A document model folder that is present is fingerprinted, so only vectors of exactly its
     weights are used; vectors of an older revision of the same folder are refused, not re-used.
     """
-    pooling = resolve_pooling(config, "document")
+    pooling = resolve_pooling(config)
     revision = config.revision
     folder = Path(config.model).expanduser()
     if revision is None and config.is_local and folder.is_dir():
@@ -263,7 +264,7 @@ class AsymmetricEncoder(AbsEncoder):
                                 for t in (spec.query_template, spec.document_template))
         return ModelMeta.create_empty(overwrites={
             "name": name,
-            "revision": _key(identity)[:12],
+            "revision": content_key(identity)[:12],
             "loader_kwargs": {"asymmetric": pair},
             "n_parameters": q.n_parameters + d.n_parameters,
             "memory_usage_mb": round((q.n_parameters + d.n_parameters) * 4 / 2**20, 2),

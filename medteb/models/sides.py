@@ -25,6 +25,7 @@ import numpy as np
 
 from medteb.errors import MedtebError, UnknownModelError
 from medteb.models import weights_fingerprint
+from medteb.models.document_store import EncoderIdentity
 from medteb.models.names import local_model_name, looks_like_path
 
 if TYPE_CHECKING:
@@ -136,6 +137,13 @@ class Side(Protocol):
                desc: str, context: EncodeContext | None = None) -> np.ndarray: ...
 
 
+def side_identity(config: SideConfig, side: Side) -> EncoderIdentity:
+    """What a loaded document side's stored vectors are filed under (its encoder identity)."""
+    return EncoderIdentity(name=config.name, revision=side.revision, pooling=side.pooling,
+                           max_length=side.max_length, dtype=config.dtype, dim=int(side.dim),
+                           n_parameters=side.n_parameters)
+
+
 def load_side(config: SideConfig, role: Role) -> Side:
     """Load one side, choosing the implementation from its pooling (see the module docstring).
 
@@ -149,13 +157,13 @@ def load_side(config: SideConfig, role: Role) -> Side:
         from medteb.models.api import ApiSide
 
         return ApiSide(config.model, config.api, role)
-    pooling = resolve_pooling(config, role)
+    pooling = resolve_pooling(config)
     if pooling == MODEL_POOLING:
         return ModelSide(config, role)
     return PooledSide(config, role, pooling)
 
 
-def resolve_pooling(config: SideConfig, role: Role) -> str:
+def resolve_pooling(config: SideConfig) -> str:
     """``cls``/``mean``/``last-token``, or :data:`MODEL_POOLING` (the model's own) for ``auto``."""
     return MODEL_POOLING if config.pooling == "auto" else config.pooling
 
@@ -166,7 +174,8 @@ def _torch_dtype(name: str) -> Any:
     return {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[name]
 
 
-def _device(device: str | None) -> str:
+def default_device(device: str | None) -> str:
+    """``device``, else ``cuda`` when available, else ``cpu``."""
     import torch
 
     return device or ("cuda" if torch.cuda.is_available() else "cpu")
@@ -203,7 +212,7 @@ class ModelSide:
         if config.dtype != "float32":
             kwargs["model_kwargs"] = {"dtype": _torch_dtype(config.dtype)}
         try:
-            self.model = load_model(config.model, config.revision, _device(config.device),
+            self.model = load_model(config.model, config.revision, default_device(config.device),
                                     **kwargs)
         except Exception as err:  # UnknownModelError too: say which side
             raise _load_error(config, role, err) from err
@@ -268,7 +277,7 @@ class PooledSide:
         if self.tokenizer.pad_token_id is None:  # decoder-only tokenizers often have no PAD
             self.tokenizer.pad_token = self.tokenizer.eos_token or self.tokenizer.unk_token
         self.tokenizer.padding_side = "right"
-        self.device = _device(config.device)
+        self.device = default_device(config.device)
         self.model.to(self.device).eval()
         self.revision = _revision(config, self.model)
         self.n_parameters = sum(p.numel() for p in self.model.parameters())
