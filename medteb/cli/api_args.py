@@ -38,8 +38,8 @@ def add_api_arguments(parser: argparse.ArgumentParser, pair: bool = True) -> Non
                             f"(default {defaults.timeout_s:g})")
     group.add_argument("--api-retries", type=int, default=defaults.max_retries,
                        help="retries of a batch after a timeout, a dropped connection, HTTP "
-                            "429/5xx or a malformed answer, with exponential backoff honouring "
-                            f"Retry-After (default {defaults.max_retries})")
+                            "408/409/429/5xx or a malformed answer, with exponential backoff "
+                            f"honouring Retry-After (default {defaults.max_retries})")
 
 
 def api_config(args: argparse.Namespace, side: str | None = None) -> Any:
