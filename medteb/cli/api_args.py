@@ -63,12 +63,13 @@ def api_config(args: argparse.Namespace, side: str | None = None) -> Any:
 
 def served_model_spec(args: argparse.Namespace) -> Any:
     """``-m api/<model>`` as a checked :class:`~medteb.models.api.ApiSpec`, else ``args.model``."""
-    from medteb.models.api import is_api_model
+    from medteb.models.kinds import kind_of
 
-    if not args.model or not is_api_model(args.model):
+    if not args.model or not kind_of(args.model).served:
         return args.model
-    from medteb.models.api import served_name
+    kind_of(args.model).check(args.model)
     from medteb.models.api_encoder import ApiSpec
+    from medteb.models.names import served_name
 
     spec = ApiSpec(served_name(args.model), api=api_config(args), name=getattr(args, "name", None),
                    batch_size=getattr(args, "batch_size", None))

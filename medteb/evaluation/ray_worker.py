@@ -60,7 +60,8 @@ class DocumentSideRecipe:
     batch_size: int
 
     def load(self, device: str | None) -> LoadedEncoder:
-        from medteb.models.sides import load_side, side_identity
+        from medteb.models.kinds import load_side
+        from medteb.models.sides import side_identity
 
         config = replace(self.side, device=self.side.device or device)
         side = load_side(config, "document")
