@@ -2,7 +2,7 @@
 wait, and how an API key is kept out of messages.
 
 Used by the build pipeline's judges (:mod:`medteb.build.llm`, the ``openai`` SDK) and by served
-embedding models (:mod:`medteb.models.api_client`, httpx), so both behave the same way:
+embedding models (:mod:`medteb.models.served.client`, httpx), so both behave the same way:
 
 - **retried** (with :meth:`RetryPolicy.delay`): a timeout, a dropped connection, HTTP 408, 409,
   429 and every 5xx (:func:`is_retryable_status`; the same statuses the ``openai`` SDK retries),

@@ -12,7 +12,7 @@ import pytest
 from medteb.build.judges import JudgeConfig
 from medteb.endpoint import RetryPolicy, is_retryable_status, mask_secret, retry_after_seconds
 from medteb.errors import JudgeError, MedtebError
-from medteb.models.api_client import ApiConfig
+from medteb.models.served.client import ApiConfig
 
 
 @pytest.mark.parametrize(("status", "retried"), [

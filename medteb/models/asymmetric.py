@@ -147,7 +147,7 @@ class AsymmetricSpec:
             raise MedtebError("store-only mode does not load the document model, so it cannot "
                               "encode documents")
         if self.store_only and kind_of(self.document.model).served:
-            from medteb.models.api import stored_only_error
+            from medteb.models.served.side import stored_only_error
 
             raise stored_only_error(self.document.model)
         store = DocumentStore(Path(self.store) if self.store else default_store_root())

@@ -11,7 +11,7 @@ from pathlib import Path
 
 #: MedTEB's offline lexical baseline (:mod:`medteb.models.bm25`)
 BM25_NAME = "bm25-zh"
-#: the prefix of a served model's name: ``api/<served model name>`` (:mod:`medteb.models.api`)
+#: the prefix of a served model's name: ``api/<served model name>`` (:mod:`medteb.models.served`)
 API_PREFIX = "api/"
 #: what ``medteb train pair`` writes next to OUT/query and OUT/document (name, settings)
 PAIR_FILE = "medteb_pair.json"

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from mteb.abstasks.task_metadata import TaskMetadata
     from mteb.types import PromptType
 
-    from medteb.models.api_client import ApiConfig
+    from medteb.models.served.client import ApiConfig
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ class SideConfig:
         device: torch device; None picks CUDA when available.
         dtype: weights' dtype: ``float32``, ``float16`` or ``bfloat16``.
         revision: recorded revision; None means a fingerprint of local weights, or the Hub commit.
-        api: for a served model (``api/<name>``), its :class:`~medteb.models.api.ApiConfig`.
+        api: for a served model (``api/<name>``), its :class:`~medteb.models.served.side.ApiConfig`.
     """
 
     model: str

@@ -1,5 +1,5 @@
 """The ``api/<served model name>`` kind: a model behind an OpenAI-compatible endpoint
-(:mod:`medteb.models.api`; its endpoint from ``--api-base`` or ``$MEDTEB_API_BASE``)."""
+(:mod:`medteb.models.served.side`; its endpoint from ``--api-base`` or ``$MEDTEB_API_BASE``)."""
 
 from __future__ import annotations
 
@@ -30,18 +30,18 @@ class ServedKind:
 
     def load(self, name: str, revision: str | None = None, device: str | None = None,
              **kwargs: Any) -> MTEBModels:
-        from medteb.models.api_encoder import ApiSpec
+        from medteb.models.served.encoder import ApiSpec
 
         return ApiSpec(served_name(name)).load()
 
     def check_side(self, config: SideConfig, role: Role) -> None:
-        from medteb.models.api import check_side
+        from medteb.models.served.side import check_side
 
         self.check(config.model)
         check_side(config.model, config.api, config.batch_size, role)
 
     def load_side(self, config: SideConfig, role: Role) -> ServedSide:
-        from medteb.models.api import ApiSide
+        from medteb.models.served.side import ApiSide
 
         return ApiSide(config.model, config.api, role)
 

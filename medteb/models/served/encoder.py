@@ -1,4 +1,4 @@
-"""``-m api/<model>`` as an mteb encoder: one served model for every text (see :mod:`.api`)."""
+"""``-m api/<model>`` as an mteb encoder: one served model for every text (see :mod:`.side`)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from mteb.models.model_meta import ModelMeta, ScoringFunction
 
 from medteb._vectors import l2_normalise
 from medteb.errors import MedtebError
-from medteb.models.api import API_PREFIX, ApiConfig, ApiSide, api_identity, check_side
+from medteb.models.served.side import API_PREFIX, ApiConfig, ApiSide, api_identity, check_side
 
 if TYPE_CHECKING:
     from mteb.abstasks.task_metadata import TaskMetadata

