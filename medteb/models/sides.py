@@ -130,6 +130,11 @@ class ServedSide(Side, Protocol):
         """Lines for the run report: texts from its cache, texts requested."""
         ...
 
+    def encode_uncached(self, texts: Sequence[str], batch_size: int) -> np.ndarray:
+        """Every text requested, nothing cached (``medteb speed``: latency as the client sees
+        it)."""
+        ...
+
 
 def check_weights_side(config: SideConfig, role: Role) -> None:
     """Raise :class:`MedtebError` for settings of a side with weights that can never work."""
