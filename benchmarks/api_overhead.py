@@ -86,8 +86,8 @@ def evaluate(base: str, data_dir: str, batch_size: int, concurrency: int, work: 
              record: list | None = None, store: str | None = None) -> tuple[float, float]:
     """Seconds of one evaluation (an empty cache unless ``store`` is given), and its nDCG@10."""
     from medteb.evaluation.runner import RunConfig, run
-    from medteb.models.api_client import ApiConfig, EmbeddingsClient
     from medteb.models.asymmetric import AsymmetricSpec
+    from medteb.models.served.client import ApiConfig, EmbeddingsClient
     from medteb.models.sides import SideConfig
 
     store = store or tempfile.mkdtemp(dir=work)

@@ -13,11 +13,12 @@ import numpy as np
 import pytest
 
 from medteb.cli import main
+from medteb.endpoint import retry_after_seconds as _retry_after
 from medteb.errors import MedtebError
-from medteb.models.api import PROBE_TEXT, ApiSide
-from medteb.models.api_client import ApiConfig, ApiError, EmbeddingsClient, _retry_after
-from medteb.models.api_encoder import ApiSpec
 from medteb.models.document_store import DocumentStore
+from medteb.models.served.client import ApiConfig, ApiError, EmbeddingsClient
+from medteb.models.served.encoder import ApiSpec
+from medteb.models.served.side import PROBE_TEXT, ApiSide
 from medteb.models.sides import SideConfig
 from tests.conftest import ROOT
 from tests.stub_embeddings import DIM, FAULTS, StubEmbeddings, vector_of

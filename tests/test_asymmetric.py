@@ -20,12 +20,12 @@ from medteb.models.asymmetric import (
     _normalise,
 )
 from medteb.models.document_store import DocumentStore, EncoderIdentity
+from medteb.models.kinds import load_side
 from medteb.models.sides import (
     PAPER_QUERY_TEMPLATE,
     PooledSide,
     PoolingError,
     SideConfig,
-    load_side,
 )
 from medteb.results.layout import ResultsFolder
 from tests.conftest import SAMPLE_TASKS

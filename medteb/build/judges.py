@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from medteb.endpoint import RetryPolicy
 from medteb.errors import BuildInputError, JudgeError
 
 
@@ -21,12 +22,17 @@ class JudgeConfig(BaseModel):
     api_key_env: str = Field(description="name of the environment variable with the API key")
     concurrency: int = Field(4, ge=1, le=512)
     timeout_s: float = Field(120.0, gt=0)
-    max_retries: int = Field(8, ge=0, description="retries on timeouts, 429 and 5xx")
+    max_retries: int = Field(8, ge=0, description="retries on timeouts, 408/409/429 and 5xx")
     parse_retries: int = Field(2, ge=0, description="re-asks after malformed JSON")
     backoff_s: float = Field(1.0, ge=0)
     backoff_max_s: float = Field(60.0, ge=0)
     temperature: float = 0.0
     max_tokens: int | None = Field(None, ge=1)
+
+    @property
+    def retry(self) -> RetryPolicy:
+        """How failed requests are retried (:mod:`medteb.endpoint`, as for served models)."""
+        return RetryPolicy(self.max_retries, self.backoff_s, self.backoff_max_s)
 
     def api_key(self) -> str:
         """The API key, read from the environment only when a call is about to be made."""

@@ -5,10 +5,13 @@
 - Every finished call is appended to a :class:`ResponseStore` (JSONL, flushed and fsynced) under
   ``sha256(judge, model, prompt version, input)`` before anything else happens, so Ctrl-C or a
   crash loses nothing and a rerun answers finished inputs from the store without a request.
-- Calls run with bounded concurrency per judge; timeouts, dropped connections, HTTP 408/409/429
-  and 5xx are retried with exponential backoff (``Retry-After`` honoured). Other HTTP errors
-  (bad key, unknown model), a refused connection and an unknown host stop the run at once with
-  :class:`~medteb.errors.JudgeError`: retrying cannot fix them.
+- Calls run with bounded concurrency per judge. Failed requests follow MedTEB's one endpoint
+  policy (:mod:`medteb.endpoint`, shared with served embedding models): timeouts, dropped
+  connections, HTTP 408/409/429 and 5xx are retried with exponential backoff (``Retry-After``
+  honoured, in seconds or as an HTTP date). Other HTTP errors (bad key, unknown model), a
+  refused connection and an unknown host stop the run at once with
+  :class:`~medteb.errors.JudgeError`: retrying cannot fix them. The key is masked out of every
+  message.
 - A judge whose requests keep failing (``max_consecutive_failures`` failed requests in a row:
   timeouts, dropped connections, 5xx; not 429) is stopped: its remaining calls are left
   pending, and its last error is reported (:attr:`CallStats.last_errors`, ``stopped``).
@@ -22,7 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import random
+import os
 import re
 import socket
 import threading
@@ -35,6 +38,7 @@ from typing import Any
 
 from medteb.build.judges import JudgeConfig, load_judges
 from medteb.build.response_store import ResponseStore
+from medteb.endpoint import is_retryable_status, mask_secret, retry_after_seconds
 from medteb.errors import JudgeError
 
 __all__ = ["CallStats", "JudgeConfig", "LLMRequest", "ResponseStore", "call_problems",
@@ -42,7 +46,6 @@ __all__ = ["CallStats", "JudgeConfig", "LLMRequest", "ResponseStore", "call_prob
 
 #: a parser turns the model's text into the stored output, or raises ValueError (then retried)
 Parser = Callable[[str], Any]
-_RETRY_STATUS = {408, 409, 429}
 
 
 def request_key(judge: JudgeConfig, prompt_version: str, payload: Any) -> str:
@@ -132,9 +135,11 @@ class _Runner:
         self.max_failures = max_consecutive_failures
         self.failures_in_a_row = 0
         self.judge_stopped = threading.Event()
+        self.secret = os.environ.get(judge.api_key_env) or None  # masked out of messages
 
     def _failed(self, error: str, counts: bool) -> None:
         """Record a failed request; stop the judge after too many in a row."""
+        error = mask_secret(error, self.secret)
         with self.lock:
             self.stats.last_errors[self.judge.name] = error
             if not counts:
@@ -151,9 +156,7 @@ class _Runner:
             self.failures_in_a_row = 0
 
     def _sleep(self, attempt: int, retry_after: float | None) -> None:
-        delay = min(self.judge.backoff_max_s, self.judge.backoff_s * 2 ** attempt)
-        delay = retry_after if retry_after is not None else delay * (0.5 + random.random() / 2)
-        deadline = time.monotonic() + min(delay, self.judge.backoff_max_s)
+        deadline = time.monotonic() + self.judge.retry.delay(attempt, retry_after)
         while not (self.stop.is_set() or self.judge_stopped.is_set()):  # wake on either
             left = deadline - time.monotonic()
             if left <= 0:
@@ -195,23 +198,23 @@ class _Runner:
                 self._failed(last, counts=True)
             except openai.APIStatusError as err:
                 status = err.status_code
-                if status not in _RETRY_STATUS and status < 500:
-                    raise JudgeError(
+                if not is_retryable_status(status):
+                    raise JudgeError(mask_secret(
                         f"judge {self.judge.name!r} ({self.judge.base_url}, model "
                         f"{self.judge.model!r}): HTTP {status}: {err.message}. Check the "
-                        f"model name and the key in ${self.judge.api_key_env}.") from err
+                        f"model name and the key in ${self.judge.api_key_env}.",
+                        self.secret)) from err
                 last = f"HTTP {status}: {re.sub(r'^Error code: [0-9]+ - ', '', err.message)}"
                 self._failed(last, counts=status >= 500)
                 header = err.response.headers.get("retry-after") if err.response else None
-                if header and re.fullmatch(r"\d+(\.\d+)?", header.strip()):
-                    retry_after = float(header)
+                retry_after = retry_after_seconds(header)
             except (ValueError, KeyError, IndexError, AttributeError) as err:
                 last = f"unreadable response body: {err}"
                 self._failed(last, counts=True)
             if attempt < self.judge.max_retries:
                 self._sleep(attempt, retry_after)
-        raise _Pending(f"{self.judge.name}: gave up after {self.judge.max_retries + 1} "
-                       f"attempts ({last})")
+        raise _Pending(mask_secret(f"{self.judge.name}: gave up after "
+                                   f"{self.judge.max_retries + 1} attempts ({last})", self.secret))
 
     def __call__(self, key: str, request: LLMRequest) -> dict[str, Any]:
         raws: list[str] = []

@@ -10,7 +10,7 @@ from medteb.cli.arg_types import positive_int
 
 def add_api_arguments(parser: argparse.ArgumentParser, pair: bool = True) -> None:
     """``--api-base`` and friends; with ``pair``, also the per-side bases of a pair."""
-    from medteb.models.api_client import DEFAULT_KEY_ENV, ApiConfig
+    from medteb.models.served.client import DEFAULT_KEY_ENV, ApiConfig
 
     defaults = ApiConfig("http://x")
     group = parser.add_argument_group(
@@ -38,16 +38,16 @@ def add_api_arguments(parser: argparse.ArgumentParser, pair: bool = True) -> Non
                             f"(default {defaults.timeout_s:g})")
     group.add_argument("--api-retries", type=int, default=defaults.max_retries,
                        help="retries of a batch after a timeout, a dropped connection, HTTP "
-                            "429/5xx or a malformed answer, with exponential backoff honouring "
-                            f"Retry-After (default {defaults.max_retries})")
+                            "408/409/429/5xx or a malformed answer, with exponential backoff "
+                            f"honouring Retry-After (default {defaults.max_retries})")
 
 
 def api_config(args: argparse.Namespace, side: str | None = None) -> Any:
     """The :class:`ApiConfig` of one side (``query``/``document``) or of ``-m``; None if no base."""
     import os
 
-    from medteb.models.api import BASE_ENV
-    from medteb.models.api_client import ApiConfig
+    from medteb.models.served.client import ApiConfig
+    from medteb.models.served.side import BASE_ENV
 
     base = getattr(args, f"{side}_api_base", None) if side else None
     base = base or getattr(args, "api_base", None) or os.environ.get(BASE_ENV)
@@ -62,13 +62,15 @@ def api_config(args: argparse.Namespace, side: str | None = None) -> Any:
 
 
 def served_model_spec(args: argparse.Namespace) -> Any:
-    """``-m api/<model>`` as a checked :class:`~medteb.models.api.ApiSpec`, else ``args.model``."""
-    from medteb.models.api import is_api_model
+    """``-m api/<model>`` as a checked :class:`~medteb.models.served.encoder.ApiSpec`, else
+    ``args.model``."""
+    from medteb.models.kinds import kind_of
 
-    if not args.model or not is_api_model(args.model):
+    if not args.model or not kind_of(args.model).served:
         return args.model
-    from medteb.models.api import served_name
-    from medteb.models.api_encoder import ApiSpec
+    kind_of(args.model).check(args.model)
+    from medteb.models.names import served_name
+    from medteb.models.served.encoder import ApiSpec
 
     spec = ApiSpec(served_name(args.model), api=api_config(args), name=getattr(args, "name", None),
                    batch_size=getattr(args, "batch_size", None))

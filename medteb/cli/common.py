@@ -129,10 +129,11 @@ def asymmetric_spec(args: argparse.Namespace,
 
     def side(name: str, model: str) -> SideConfig:
         from medteb.cli.api_args import api_config
+        from medteb.models.kinds import kind_of
 
         return SideConfig(
             model=model, pooling=getattr(args, f"{name}_pooling"),
-            api=api_config(args, name) if model.startswith("api/") else None,
+            api=api_config(args, name) if kind_of(model).served else None,
             max_length=getattr(args, f"{name}_max_length"),
             batch_size=getattr(args, f"{name}_batch_size") or args.batch_size,
             device=getattr(args, f"{name}_device") or args.device,

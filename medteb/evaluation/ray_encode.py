@@ -333,15 +333,15 @@ def encode_tasks_on_ray(spec: Any, tasks: Sequence[Any], settings: RaySettings,
     from mteb.types import PromptType
 
     from medteb.evaluation.search import document_loader
-    from medteb.models.api import is_api_model
     from medteb.models.asymmetric import AsymmetricEncoder
     from medteb.models.document_store import DocumentStore, EntryKey, default_store_root
+    from medteb.models.kinds import kind_of
     from medteb.models.sides import EncodeContext
 
     spec.check()
     if not spec.use_store:
         raise RayEncodeError("--ray writes into the document store; do not disable it")
-    if is_api_model(spec.document.model):
+    if kind_of(spec.document.model).served:
         raise RayEncodeError(f"{spec.document.model} is a served model: its endpoint encodes and "
                              "its vectors are kept in its own cache, so --ray does not apply; "
                              "run without --ray")

@@ -60,8 +60,8 @@ class DocumentSideRecipe:
     batch_size: int
 
     def load(self, device: str | None) -> LoadedEncoder:
-        from medteb.models.document_store import EncoderIdentity
-        from medteb.models.sides import load_side
+        from medteb.models.kinds import load_side
+        from medteb.models.sides import side_identity
 
         config = replace(self.side, device=self.side.device or device)
         side = load_side(config, "document")
@@ -69,7 +69,7 @@ class DocumentSideRecipe:
         def encode(texts: list[str], context: EncodeContext | None) -> np.ndarray:
             return side.encode(texts, self.batch_size, False, "", context)
 
-        return FunctionEncoder(EncoderIdentity.of_side(config, side), encode)
+        return FunctionEncoder(side_identity(config, side), encode)
 
 
 class ShardWorker:

@@ -7,6 +7,7 @@ loaded and anything written. A task whose data cannot be reached is skipped with
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import os
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from medteb.benchmark.data.sources import any_sample, is_sample_label
 from medteb.benchmark.definitions import load_definitions, paper_averages
 from medteb.errors import DataUnavailableError, DataValidationError, MedtebError
+from medteb.models.names import BM25_NAME
 from medteb.results.revisions import filing_revision
 
 if TYPE_CHECKING:
@@ -42,7 +44,7 @@ class RunConfig:
         output_folder: results go to ``<output_folder>/<org__model>/<revision>/``.
     """
 
-    model: Any = "bm25-zh"
+    model: Any = BM25_NAME
     tasks: Sequence[str] | None = None
     data_dir: str | os.PathLike | None = None
     output_folder: str | os.PathLike = "runs"  # never results/: `medteb submit` writes there
@@ -190,13 +192,15 @@ def _data_label(task: AbsTask) -> str:
 
 
 def load_run_model(model: Any, revision: str | None, device: str | None) -> MTEBModels:
-    """A model as ``medteb run`` takes it: a name, an ``AsymmetricSpec``, or a loaded model."""
+    """A model as ``medteb run`` takes it: a name, a :class:`~medteb.models.kinds.ModelSpec`
+    (an ``AsymmetricSpec``, an ``ApiSpec``: loaded after the checks), or a loaded model."""
     from medteb.models import load_model
+    from medteb.models.kinds import ModelSpec
 
     if isinstance(model, str):
         return load_model(model, revision, device)
-    if hasattr(model, "with_device"):  # an AsymmetricSpec or ApiSpec: loaded after the checks
-        return model.with_device(device).load()
+    if isinstance(model, ModelSpec):
+        return model.load_on(device)
     if getattr(model, "mteb_model_meta", None) is None or not hasattr(model, "encode"):
         raise MedtebError(
             f"{type(model).__name__} is not an mteb model: it needs encode(inputs, *, "
@@ -232,21 +236,19 @@ def run(config: RunConfig, on_progress: Callable[[str], None] = logger.info) -> 
                             else o.skipped for o in skipped if o.skipped)
         raise DataUnavailableError(f"no task has data to evaluate. {reasons}")
 
+    from medteb.models.kinds import RunNotes
+
     model = load_run_model(config.model, config.model_revision, config.device)
-    own_meta = getattr(model, "mteb_model_meta", None)
-    _file_sample_apart(model, ready, on_progress)
-    try:
-        meta = model.mteb_model_meta
-        outcomes = {o.name: o for o in skipped}
-        outcomes.update(_evaluate(model, ready, config, on_progress))
-    finally:  # a loaded model given to run() is handed back as it came
-        if own_meta is not None:
-            model.mteb_model_meta = own_meta
+    filed = _filed_as(model, ready, on_progress)
+    outcomes = {o.name: o for o in skipped}
+    outcomes.update(_evaluate(filed, ready, config, on_progress))
+    meta = filed.mteb_model_meta
     order = config.tasks or list(load_definitions())
     return RunReport(
         model_name=str(meta.name), model_revision=str(meta.revision),
         outcomes=[outcomes[n] for n in order if n in outcomes],
-        output_folder=Path(config.output_folder), notes=_model_notes(model),
+        output_folder=Path(config.output_folder),
+        notes=model.run_notes() if isinstance(model, RunNotes) else [],
     )
 
 
@@ -323,33 +325,20 @@ def results_revision(revision: str, tasks: Sequence[AbsTask]) -> str:
     return filing_revision(revision, any_sample(t.metadata.revision for t in tasks))
 
 
-def _file_sample_apart(model: Any, ready: Sequence[AbsTask],
-                       on_progress: Callable[[str], None]) -> None:
-    """File a run on the bundled sample under :func:`results_revision` (the model's meta)."""
-    meta = getattr(model, "mteb_model_meta", None)
-    if meta is None:
-        return
+def _filed_as(model: MTEBModels, ready: Sequence[AbsTask],
+              on_progress: Callable[[str], None]) -> MTEBModels:
+    """The model as its results are filed: ``model`` itself, or — for a run on the bundled
+    sample — a shallow copy whose meta has :func:`results_revision`. The caller's model is
+    never changed (the copy shares its weights, caches and counts)."""
+    meta = model.mteb_model_meta
     revision = results_revision(str(meta.revision or "unknown"), ready)
-    if revision != str(meta.revision):
-        model.mteb_model_meta = meta.model_copy(update={"revision": revision})
-        on_progress(f"Sample data: results are filed under revision {revision}, apart from "
-                    "this model's results on benchmark data")
-
-
-def _model_notes(model: Any) -> list[str]:
-    """What the model wants said after the table (document store use, served models' cache)."""
-    from medteb.models.api import api_notes
-
-    notes = api_notes(model)
-    store = getattr(model, "store", None)
-    served = getattr(getattr(model, "document_side", None), "caches_vectors", False)
-    if not hasattr(model, "document_identity") or served:
-        return notes
-    if store is None:
-        return [f"Documents: {model.counts.document_texts} encoded (document store disabled)",
-                *notes]
-    return [f"Documents: {store.stats.encoded} encoded, {store.stats.reused} re-used from the "
-            f"document store {store.root}", *notes]
+    if revision == str(meta.revision):
+        return model
+    filed = copy.copy(model)
+    filed.mteb_model_meta = meta.model_copy(update={"revision": revision})
+    on_progress(f"Sample data: results are filed under revision {revision}, apart from "
+                "this model's results on benchmark data")
+    return filed
 
 
 def _strategy_for(task: AbsTask, meta: Any, cache: Any, strategy: str,

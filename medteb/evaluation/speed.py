@@ -22,14 +22,17 @@ import resource
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
 from medteb.errors import MedtebError
+from medteb.models.names import BM25_NAME
 
 if TYPE_CHECKING:
     from mteb.abstasks.task_metadata import TaskMetadata
+
+    from medteb.models.sides import ServedSide
 
 Encode = Callable[[list[str], int], Any]
 PERCENTILES = (50, 95, 99)
@@ -101,25 +104,26 @@ def query_encoder(model: Any, task_metadata: TaskMetadata) -> tuple[Encode, dict
     if isinstance(model, AsymmetricEncoder):
         from mteb.types import PromptType
 
+        from medteb.models.kinds import kind_of
         from medteb.models.sides import EncodeContext
 
         side = model.query_side
+        served = kind_of(model.spec.query.model).served  # timed as the client sees it, uncached
         before, after = model.split_query_template(task_metadata)
         context = EncodeContext(task_metadata, "test", "default", PromptType.query)
-        uncached = getattr(side, "encode_uncached", None)  # a served side: timed, not cached
 
         def encode_pair(texts: list[str], batch_size: int) -> Any:
             templated = [f"{before}{t}{after}" for t in texts]
-            if uncached is not None:
-                return uncached(templated, batch_size)
+            if served:
+                return cast("ServedSide", side).encode_uncached(templated, batch_size)
             return side.encode(templated, batch_size, False, "", context)
 
         torch_model = getattr(side, "model", None)
         torch_model = getattr(torch_model, "model", torch_model)  # a side loaded as under -m
         facts = _facts(torch_model, side.n_parameters, side.max_length,
                        f"query encoder of the pair ({side.pooling} pooling)")
-        if hasattr(side, "api"):  # a served query side: timed as the client sees it
-            facts["device"] = f"endpoint {side.api.host}"
+        if served:
+            facts["device"] = f"endpoint {cast('ServedSide', side).endpoint_host}"
         return encode_pair, facts
     st = getattr(model, "model", None)
     if st is not None and hasattr(st, "encode_query"):
@@ -268,7 +272,7 @@ class SpeedReport:
 class SpeedConfig:
     """What ``medteb speed`` times; mirrors the CLI flags."""
 
-    model: Any = "bm25-zh"
+    model: Any = BM25_NAME
     data_dir: str | None = None
     model_revision: str | None = None
     device: str | None = None

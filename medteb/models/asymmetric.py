@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 from mteb.models.abs_encoder import AbsEncoder
@@ -33,10 +33,11 @@ from medteb.models.document_store import (
     DocumentStoreError,
     EncoderIdentity,
     EntryKey,
-    _key,
+    content_key,
     default_store_root,
 )
 from medteb.models.fingerprint import weights_fingerprint
+from medteb.models.kinds import check_side, kind_of, load_side
 from medteb.models.names import slug
 from medteb.models.sides import (
     DEFAULT_DOCUMENT_TEMPLATE,
@@ -44,14 +45,16 @@ from medteb.models.sides import (
     EncodeContext,
     Side,
     SideConfig,
-    load_side,
     resolve_pooling,
+    side_identity,
 )
 
 if TYPE_CHECKING:
     from mteb.abstasks.task_metadata import TaskMetadata
     from mteb.types import Array, BatchedInput
     from torch.utils.data import DataLoader
+
+    from medteb.models.sides import ServedSide
 
 logger = logging.getLogger(__name__)
 
@@ -96,9 +99,9 @@ class AsymmetricSpec:
 
     def check(self) -> None:
         """Raise :class:`MedtebError` for settings that can never work (nothing is loaded)."""
-        self.query.check("query")
+        check_side(self.query, "query")
         if not self.store_only:
-            self.document.check("document")
+            check_side(self.document, "document")
         for label, template in (("query", self.query_template),
                                 ("document", self.document_template)):
             if "{text}" not in template:
@@ -122,6 +125,11 @@ class AsymmetricSpec:
                        document=replace(self.document,
                                         device=self.document.device or device))
 
+    def load_on(self, device: str | None) -> AsymmetricEncoder:
+        """:meth:`load` with ``device`` on each side that names none (a
+        :class:`~medteb.models.kinds.ModelSpec`, as the runner loads it)."""
+        return self.with_device(device).load()
+
     def load(self, document_only: bool = False) -> AsymmetricEncoder:
         """Load both sides (only the query side in store-only mode) and check their dimensions.
 
@@ -138,8 +146,8 @@ class AsymmetricSpec:
         if document_only and self.store_only:  # before anything is loaded
             raise MedtebError("store-only mode does not load the document model, so it cannot "
                               "encode documents")
-        if self.store_only and self.document.model.startswith("api/"):
-            from medteb.models.api import stored_only_error
+        if self.store_only and kind_of(self.document.model).served:
+            from medteb.models.served.side import stored_only_error
 
             raise stored_only_error(self.document.model)
         store = DocumentStore(Path(self.store) if self.store else default_store_root())
@@ -150,10 +158,10 @@ class AsymmetricSpec:
             return AsymmetricEncoder(self, query, None, identity, store)
         query = None if document_only else load_side(self.query, "query")
         document = load_side(self.document, "document")
-        caches = getattr(document, "caches_vectors", False)  # a served model keeps its own
+        served = kind_of(self.document.model).served  # keeps its own cache: no second copy
         return AsymmetricEncoder(self, query, document,
-                                 EncoderIdentity.of_side(self.document, document),
-                                 store if self.use_store and not caches else None)
+                                 side_identity(self.document, document),
+                                 store if self.use_store and not served else None)
 
 
 def _stored_identity(store: DocumentStore, config: SideConfig) -> EncoderIdentity:
@@ -162,7 +170,7 @@ def _stored_identity(store: DocumentStore, config: SideConfig) -> EncoderIdentit
     A document model folder that is present is fingerprinted, so only vectors of exactly its
     weights are used; vectors of an older revision of the same folder are refused, not re-used.
     """
-    pooling = resolve_pooling(config, "document")
+    pooling = resolve_pooling(config)
     revision = config.revision
     folder = Path(config.model).expanduser()
     if revision is None and config.is_local and folder.is_dir():
@@ -238,6 +246,27 @@ class AsymmetricEncoder(AbsEncoder):
         self.counts = _Counts()
         self.mteb_model_meta = None if query is None else self._meta(query)
 
+    def run_notes(self) -> list[str]:
+        """Lines for the run report: the document store's use, then each served side's."""
+        notes = []
+        if not kind_of(self.spec.document.model).served:  # a served side says it itself
+            if self.store is None:
+                notes.append(f"Documents: {self.counts.document_texts} encoded (document store "
+                             "disabled)")
+            else:
+                notes.append(f"Documents: {self.store.stats.encoded} encoded, "
+                             f"{self.store.stats.reused} re-used from the document store "
+                             f"{self.store.root}")
+        return notes + [line for _, side in self._served_sides() for line in side.run_notes()]
+
+    def _served_sides(self) -> list[tuple[str, ServedSide]]:
+        """(role, side) of each loaded side whose kind is served."""
+        sides = ((role, side, config) for role, side, config in (
+            ("query", self.query_side, self.spec.query),
+            ("document", self.document_side, self.spec.document)))
+        return [(role, cast("ServedSide", side)) for role, side, config in sides
+                if side is not None and kind_of(config.model).served]
+
     def _meta(self, q: Side) -> ModelMeta:
         spec, d = self.spec, self.document_identity
         pair = {
@@ -254,16 +283,15 @@ class AsymmetricEncoder(AbsEncoder):
         identity = {k: v for k, v in pair.items() if k not in ("query", "document")}
         identity["query"] = {k: v for k, v in pair["query"].items() if k != "model"}
         identity["document"] = d.to_dict()
-        for role, side in (("query", q), ("document", self.document_side)):
-            if getattr(side, "api", None) is not None:  # a served side: where, not what
-                pair[role]["endpoint_host"] = side.api.host
+        for role, side in self._served_sides():  # where, not what: beside the identity
+            pair[role]["endpoint_host"] = side.endpoint_host
         name = spec.name or (f"asym/{slug(spec.query.name)}"
                              f"+{slug(spec.document.name)}")
         uses_instructions = any("{instruction}" in t
                                 for t in (spec.query_template, spec.document_template))
         return ModelMeta.create_empty(overwrites={
             "name": name,
-            "revision": _key(identity)[:12],
+            "revision": content_key(identity)[:12],
             "loader_kwargs": {"asymmetric": pair},
             "n_parameters": q.n_parameters + d.n_parameters,
             "memory_usage_mb": round((q.n_parameters + d.n_parameters) * 4 / 2**20, 2),

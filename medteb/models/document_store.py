@@ -51,7 +51,8 @@ def default_store_root() -> Path:
     return cache / "medteb" / "documents"
 
 
-def _key(fields: dict[str, Any]) -> str:
+def content_key(fields: dict[str, Any]) -> str:
+    """A short (16 hex) SHA-256 of ``fields`` as canonical JSON: equal fields, equal key."""
     blob = json.dumps(fields, sort_keys=True, ensure_ascii=False).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
 
@@ -80,21 +81,9 @@ class EncoderIdentity:
     dim: int
     n_parameters: int
 
-    @classmethod
-    def of_side(cls, config: Any, side: Any) -> EncoderIdentity:
-        """The identity of a loaded document side (what its stored vectors are filed under).
-
-        ``config`` is its :class:`~medteb.models.sides.SideConfig` and ``side`` the loaded
-        :class:`~medteb.models.sides.Side` (not imported: sides reach this module through
-        the served models' cache, so the import would be a cycle).
-        """
-        return cls(name=config.name, revision=side.revision, pooling=side.pooling,
-                   max_length=side.max_length, dtype=config.dtype, dim=side.dim,
-                   n_parameters=side.n_parameters)
-
     @property
     def key(self) -> str:
-        return _key({"name": self.name, "revision": self.revision, "pooling": self.pooling,
+        return content_key({"name": self.name, "revision": self.revision, "pooling": self.pooling,
                      "max_length": self.max_length, "dtype": self.dtype})
 
     def to_dict(self) -> dict[str, Any]:
@@ -114,7 +103,7 @@ class EntryKey:
 
     @property
     def key(self) -> str:
-        return _key({"task": self.task, "split": self.split, "subset": self.subset,
+        return content_key({"task": self.task, "split": self.split, "subset": self.subset,
                      "dataset_revision": self.dataset_revision})
 
 

@@ -11,6 +11,8 @@ from pathlib import Path
 
 #: MedTEB's offline lexical baseline (:mod:`medteb.models.bm25`)
 BM25_NAME = "bm25-zh"
+#: the prefix of a served model's name: ``api/<served model name>`` (:mod:`medteb.models.served`)
+API_PREFIX = "api/"
 #: what ``medteb train pair`` writes next to OUT/query and OUT/document (name, settings)
 PAIR_FILE = "medteb_pair.json"
 
@@ -23,6 +25,11 @@ def slug(name: str, separator: str = "-") -> str:
     ('BAAI-bge-m3', 'BAAI_bge-m3')
     """
     return re.sub(r"[^A-Za-z0-9._-]+", separator, name).strip(separator + ".") or "model"
+
+
+def served_name(name: str) -> str:
+    """``api/<served>`` → ``<served>`` (the name sent to the endpoint)."""
+    return name[len(API_PREFIX):]
 
 
 def looks_like_path(name: str) -> bool:

@@ -24,14 +24,17 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 import numpy as np
 
 from medteb.errors import MedtebError, UnknownModelError
-from medteb.models import weights_fingerprint
+from medteb.models.document_store import EncoderIdentity
+from medteb.models.fingerprint import weights_fingerprint
 from medteb.models.names import local_model_name, looks_like_path
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from mteb.abstasks.task_metadata import TaskMetadata
     from mteb.types import PromptType
+
+    from medteb.models.served.client import ApiConfig
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +80,7 @@ class SideConfig:
         device: torch device; None picks CUDA when available.
         dtype: weights' dtype: ``float32``, ``float16`` or ``bfloat16``.
         revision: recorded revision; None means a fingerprint of local weights, or the Hub commit.
-        api: for a served model (``api/<name>``), its :class:`~medteb.models.api.ApiConfig`.
+        api: for a served model (``api/<name>``), its :class:`~medteb.models.served.side.ApiConfig`.
     """
 
     model: str
@@ -87,28 +90,7 @@ class SideConfig:
     device: str | None = None
     dtype: str = "float32"
     revision: str | None = None
-    api: Any = None
-
-    def check(self, role: Role) -> None:
-        """Raise :class:`MedtebError` for settings that can never work (before loading)."""
-        if self.model.startswith("api/"):  # a served model: no weights, pooling or dtype
-            from medteb.models.api import check_side
-
-            return check_side(self.model, self.api, self.batch_size, role)
-        if self.pooling not in POOLINGS:
-            raise PoolingError(f"unknown {role} pooling {self.pooling!r}; choose one of "
-                               f"{', '.join(POOLINGS)}")
-        if self.dtype not in DTYPES:
-            raise MedtebError(f"unknown {role} dtype {self.dtype!r}; choose one of "
-                              f"{', '.join(DTYPES)}")
-        if self.max_length is not None and self.max_length < 2:
-            raise MedtebError(f"{role} max length must be at least 2 tokens, got "
-                              f"{self.max_length}")
-        if self.batch_size is not None and self.batch_size < 1:
-            raise MedtebError(f"{role} batch size must be positive, got {self.batch_size}")
-        if looks_like_path(self.model) and not Path(self.model).expanduser().is_dir():
-            raise UnknownModelError(f"{role} model path {self.model!r} does not exist or is not "
-                                    "a directory")
+    api: ApiConfig | None = None
 
     @property
     def is_local(self) -> bool:
@@ -123,9 +105,11 @@ class SideConfig:
 
 
 class Side(Protocol):
-    """A loaded side: texts in, raw float32 vectors out (no truncation, no normalisation)."""
+    """A loaded side: texts in, raw float32 vectors out (no truncation, no normalisation).
 
-    config: SideConfig
+    Sides are loaded through their model's kind (:func:`medteb.models.kinds.load_side`).
+    """
+
     pooling: str
     revision: str
     n_parameters: int
@@ -136,26 +120,48 @@ class Side(Protocol):
                desc: str, context: EncodeContext | None = None) -> np.ndarray: ...
 
 
-def load_side(config: SideConfig, role: Role) -> Side:
-    """Load one side, choosing the implementation from its pooling (see the module docstring).
+class ServedSide(Side, Protocol):
+    """A side of a served kind (:attr:`medteb.models.kinds.ModelKind.served`)."""
 
-    Raises:
-        UnknownModelError: the model path is missing or holds no model, or the Hub name cannot be
-            loaded.
-        PoolingError: unknown pooling, or last-token pooling with a tokenizer without EOS.
-    """
-    config.check(role)
-    if config.model.startswith("api/"):
-        from medteb.models.api import ApiSide
+    #: where it is reached: recorded beside its name, never part of its identity
+    endpoint_host: str
 
-        return ApiSide(config.model, config.api, role)
-    pooling = resolve_pooling(config, role)
-    if pooling == MODEL_POOLING:
-        return ModelSide(config, role)
-    return PooledSide(config, role, pooling)
+    def run_notes(self) -> list[str]:
+        """Lines for the run report: texts from its cache, texts requested."""
+        ...
+
+    def encode_uncached(self, texts: Sequence[str], batch_size: int) -> np.ndarray:
+        """Every text requested, nothing cached (``medteb speed``: latency as the client sees
+        it)."""
+        ...
 
 
-def resolve_pooling(config: SideConfig, role: Role) -> str:
+def check_weights_side(config: SideConfig, role: Role) -> None:
+    """Raise :class:`MedtebError` for settings of a side with weights that can never work."""
+    if config.pooling not in POOLINGS:
+        raise PoolingError(f"unknown {role} pooling {config.pooling!r}; choose one of "
+                           f"{', '.join(POOLINGS)}")
+    if config.dtype not in DTYPES:
+        raise MedtebError(f"unknown {role} dtype {config.dtype!r}; choose one of "
+                          f"{', '.join(DTYPES)}")
+    if config.max_length is not None and config.max_length < 2:
+        raise MedtebError(f"{role} max length must be at least 2 tokens, got "
+                          f"{config.max_length}")
+    if config.batch_size is not None and config.batch_size < 1:
+        raise MedtebError(f"{role} batch size must be positive, got {config.batch_size}")
+    if config.is_local and not Path(config.model).expanduser().is_dir():
+        raise UnknownModelError(f"{role} model path {config.model!r} does not exist or is not "
+                                "a directory")
+
+
+def side_identity(config: SideConfig, side: Side) -> EncoderIdentity:
+    """What a loaded document side's stored vectors are filed under (its encoder identity)."""
+    return EncoderIdentity(name=config.name, revision=side.revision, pooling=side.pooling,
+                           max_length=side.max_length, dtype=config.dtype, dim=int(side.dim),
+                           n_parameters=side.n_parameters)
+
+
+def resolve_pooling(config: SideConfig) -> str:
     """``cls``/``mean``/``last-token``, or :data:`MODEL_POOLING` (the model's own) for ``auto``."""
     return MODEL_POOLING if config.pooling == "auto" else config.pooling
 
@@ -166,7 +172,8 @@ def _torch_dtype(name: str) -> Any:
     return {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[name]
 
 
-def _device(device: str | None) -> str:
+def default_device(device: str | None) -> str:
+    """``device``, else ``cuda`` when available, else ``cpu``."""
     import torch
 
     return device or ("cuda" if torch.cuda.is_available() else "cpu")
@@ -195,15 +202,14 @@ class ModelSide:
 
     pooling = MODEL_POOLING
 
-    def __init__(self, config: SideConfig, role: Role) -> None:
-        from medteb.models import load_model
-
+    def __init__(self, config: SideConfig, role: Role, load_model: Callable[..., Any]) -> None:
+        """``load_model`` is the ``-m`` loader of the model's kind (name, revision, device)."""
         self.config = config
         kwargs: dict[str, Any] = {}
         if config.dtype != "float32":
             kwargs["model_kwargs"] = {"dtype": _torch_dtype(config.dtype)}
         try:
-            self.model = load_model(config.model, config.revision, _device(config.device),
+            self.model = load_model(config.model, config.revision, default_device(config.device),
                                     **kwargs)
         except Exception as err:  # UnknownModelError too: say which side
             raise _load_error(config, role, err) from err
@@ -268,7 +274,7 @@ class PooledSide:
         if self.tokenizer.pad_token_id is None:  # decoder-only tokenizers often have no PAD
             self.tokenizer.pad_token = self.tokenizer.eos_token or self.tokenizer.unk_token
         self.tokenizer.padding_side = "right"
-        self.device = _device(config.device)
+        self.device = default_device(config.device)
         self.model.to(self.device).eval()
         self.revision = _revision(config, self.model)
         self.n_parameters = sum(p.numel() for p in self.model.parameters())

@@ -49,12 +49,6 @@ class PairResult:
     logs: list[StageLog] = field(default_factory=list)
 
 
-def _device(device: str | None) -> str:
-    import torch
-
-    return device or ("cuda" if torch.cuda.is_available() else "cpu")
-
-
 def _write_text(path: Path, text: str) -> None:
     write_atomic(path, text)
 
@@ -145,7 +139,9 @@ def train_pair(query_model: str, document_model: str, output: str | Path,
         shutil.rmtree(stages, ignore_errors=True)
         shutil.rmtree(checkpoints, ignore_errors=True)
     stages.mkdir(parents=True, exist_ok=True)
-    device = _device(recipe.device)
+    from medteb.models.sides import default_device
+
+    device = default_device(recipe.device)
     logs: list[StageLog] = []
     common = {"resume": resume, "on_progress": say, "show_progress": show_progress}
 
@@ -269,8 +265,10 @@ def train_document_encoder(document_model: str, output: str | Path,
     say = on_progress or (lambda _line: None)
     say(f"document preparation: {document_model} (LoRA rank {recipe.lora_rank}, "
         f"alpha {recipe.lora_alpha})")
+    from medteb.models.sides import default_device
+
     document = DocumentEncoder.load(document_model, recipe.document_max_length,
-                                    _device(recipe.device), recipe.document_dtype)
+                                    default_device(recipe.device), recipe.document_dtype)
     dims = recipe.matryoshka_dims(dim, document.dim)
     say(f"document preparation: Matryoshka dimensions {list(dims)}")
     log = prepare_document_encoder(document, triplets, recipe, dims, checkpoint_dir, resume,

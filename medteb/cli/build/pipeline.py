@@ -163,7 +163,7 @@ def _pool(args: argparse.Namespace) -> int:
     from medteb.build.io import need_rows, read_texts, write_json, write_jsonl
     from medteb.build.pool import merge_runs, retrieve, run_fingerprint
     from medteb.models import BM25_NAME, load_model
-    from medteb.models.api import is_api_model
+    from medteb.models.kinds import kind_of
 
     work = Path(args.work)
     ray = ray_settings(args)
@@ -183,7 +183,7 @@ def _pool(args: argparse.Namespace) -> int:
         say(args, f"{name}: retrieving the top {args.top_k} for {len(queries)} queries")
         model = load_model(name)
         # a dense model loaded here (not bm25-zh, not a served one): its corpus on Ray
-        if ray is not None and name != BM25_NAME and not is_api_model(name):
+        if ray is not None and name != BM25_NAME and not kind_of(name).served:
             from medteb.build.pool_ray import retrieve_with_ray
 
             rankings = retrieve_with_ray(

@@ -1,4 +1,4 @@
-"""``-m api/<model>`` as an mteb encoder: one served model for every text (see :mod:`.api`)."""
+"""``-m api/<model>`` as an mteb encoder: one served model for every text (see :mod:`.side`)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from mteb.models.model_meta import ModelMeta, ScoringFunction
 
 from medteb._vectors import l2_normalise
 from medteb.errors import MedtebError
-from medteb.models.api import API_PREFIX, ApiConfig, ApiSide, api_identity, check_side
+from medteb.models.served.side import API_PREFIX, ApiConfig, ApiSide, api_identity, check_side
 
 if TYPE_CHECKING:
     from mteb.abstasks.task_metadata import TaskMetadata
@@ -39,11 +39,12 @@ class ApiSpec:
         if self.name is not None and "/" not in self.name:
             raise MedtebError(f"model name {self.name!r} must look like 'organisation/name'")
 
-    def with_device(self, device: str | None) -> ApiSpec:
-        """The same spec: a served model runs where it is served."""
-        return self
+    def load_on(self, device: str | None) -> ApiEncoder:
+        """:meth:`load` (a :class:`~medteb.models.kinds.ModelSpec`): a served model runs where
+        it is served, so ``device`` is not used."""
+        return self.load()
 
-    def load(self) -> Any:
+    def load(self) -> ApiEncoder:
         """An mteb encoder over the served model (one probe request if nothing is cached)."""
         self.check()
         return ApiEncoder(self, ApiSide(API_PREFIX + self.model, self.api, "model"))
@@ -83,6 +84,10 @@ class ApiEncoder(AbsEncoder):
         show = bool(kwargs.get("show_progress_bar", True))
         raw = self.side.encode(texts, batch_size, show, f"Embedding via {self.side.api.host}")
         return l2_normalise(raw)
+
+    def run_notes(self) -> list[str]:
+        """What the run report says after the table: texts from the cache, texts requested."""
+        return self.side.run_notes()
 
     def speed_encoder(self, task_metadata: TaskMetadata) -> tuple[Any, dict[str, Any]]:
         """What ``medteb speed`` times: requests as the client sees them, never the cache."""

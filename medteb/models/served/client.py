@@ -3,12 +3,13 @@
 :class:`EmbeddingsClient` sends texts in batches of ``batch_size``, at most ``concurrency``
 requests at a time, each with a ``timeout_s`` limit on the whole request (connect, send, and
 the complete answer: a server that trickles bytes cannot hold it longer). What happens to a
-failed request:
+failed request follows MedTEB's one endpoint policy (:mod:`medteb.endpoint`, shared with the
+build pipeline's judges):
 
 - **retried** with exponential backoff (with jitter; ``Retry-After`` honoured, in seconds or as
-  an HTTP date, capped at ``backoff_max_s``): a timeout, a dropped connection, HTTP 408, 429,
-  5xx, and an answer that is not what was asked for (not JSON, not one vector per input, vectors
-  of different or unexpected dimensions);
+  an HTTP date, capped at ``backoff_max_s``): a timeout, a dropped connection, HTTP 408, 409,
+  429, 5xx, and an answer that is not what was asked for (not JSON, not one vector per input,
+  vectors of different or unexpected dimensions);
 - **fatal at once**, with the cause: a refused connection (or an unknown host) and any other
   4xx (a wrong model name, a bad key, a wrong URL);
 - after ``max_retries`` retries, fatal with the last cause.
@@ -23,11 +24,9 @@ and masked out of every message (some servers echo it back).
 
 from __future__ import annotations
 
-import email.utils
 import json
 import logging
 import os
-import random
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -38,12 +37,12 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
+from medteb.endpoint import RetryPolicy, is_retryable_status, mask_secret, retry_after_seconds
 from medteb.errors import MedtebError
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_KEY_ENV = "MEDTEB_API_KEY"
-_RETRY_STATUS = {408, 429}
 
 
 class ApiError(MedtebError, RuntimeError):
@@ -103,6 +102,11 @@ class ApiConfig:
             raise MedtebError(f"{what}: the timeout must be positive and backoffs not negative")
 
     @property
+    def retry(self) -> RetryPolicy:
+        """How failed requests are retried (:mod:`medteb.endpoint`)."""
+        return RetryPolicy(self.max_retries, self.backoff_s, self.backoff_max_s)
+
+    @property
     def endpoint(self) -> str:
         """``<base_url>/embeddings`` without any user:password part."""
         parts = urlsplit(self.base_url.rstrip("/"))
@@ -141,16 +145,12 @@ class EmbeddingsClient:
         self.requests = 0  #: HTTP requests sent, retries included
         self.dim: int | None = None  #: set by the first answer; later answers must match
 
-    def close(self) -> None:
-        self._http.close()
-
     def _error(self, cause: str) -> ApiError:
         return ApiError(self._mask(f"embeddings endpoint {self.config.endpoint} (served model "
                                    f"{self.model!r}): {cause}"))
 
     def _mask(self, text: str) -> str:
-        text = " ".join(str(text).split())
-        return text.replace(self._key, "***") if self._key else text
+        return mask_secret(text, self._key)
 
     def embed_batch(self, texts: Sequence[str],
                     stop: threading.Event | None = None) -> np.ndarray:
@@ -174,10 +174,7 @@ class EmbeddingsClient:
                 last = str(err)
                 if attempt == self.config.max_retries:
                     break
-                delay = self.config.backoff_s * 2 ** attempt * (0.5 + random.random() / 2)
-                if err.retry_after is not None:
-                    delay = err.retry_after
-                delay = min(delay, self.config.backoff_max_s)
+                delay = self.config.retry.delay(attempt, err.retry_after)
                 logger.info("%s: %s; retry %d in %.1fs", self.config.endpoint,
                             self._mask(last), attempt + 1, delay)
                 # stop.wait wakes at once when another batch fails for good
@@ -206,8 +203,9 @@ class EmbeddingsClient:
         except httpx.TransportError as err:  # dropped connection, broken stream
             raise _Retry(f"connection dropped ({_cause(err)})") from None
         status = response.status_code
-        if status in _RETRY_STATUS or status >= 500:
-            raise _Retry(f"HTTP {status}", _retry_after(response.headers.get("retry-after")))
+        if is_retryable_status(status):
+            raise _Retry(f"HTTP {status}",
+                         retry_after_seconds(response.headers.get("retry-after")))
         if status >= 400:
             hint = " (does the base URL end in /v1?)" if status == 404 else ""
             message = _message(b"".join(chunks), response.reason_phrase)
@@ -317,22 +315,6 @@ def _vector(value: Any) -> list[float]:
     if not isinstance(value, list) or not all(isinstance(x, (int, float)) for x in value):
         raise TypeError("an embedding is not a list of numbers")
     return value
-
-
-def _retry_after(header: str | None) -> float | None:
-    """``Retry-After`` in seconds: a number, or an HTTP date."""
-    if not header:
-        return None
-    header = header.strip()
-    try:
-        return max(0.0, float(header))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(header)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 def _message(raw: bytes, reason: str) -> str:

