@@ -16,6 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from medteb._vectors import finite_encode
 from medteb.errors import UnknownModelError
 from medteb.models.fingerprint import weights_fingerprint
 from medteb.models.names import BM25_NAME, PAIR_FILE, local_model_name, looks_like_path
@@ -53,6 +54,7 @@ def load_local_model(path: str, revision: str | None = None, device: str | None 
 
     model = SentenceTransformer(str(folder), device=device, local_files_only=True, **kwargs)
     wrapper = SentenceTransformerEncoderWrapper(model)
+    wrapper.encode = finite_encode(wrapper.encode, f"model {local_model_name(folder)}")
     meta = wrapper.mteb_model_meta
     n_parameters = sum(p.numel() for p in model.parameters())
     wrapper.mteb_model_meta = meta.model_copy(update={
@@ -95,10 +97,12 @@ def load_model(name: str, revision: str | None = None, device: str | None = None
     import mteb
 
     try:
-        return mteb.get_model(name, revision, device=device, **kwargs)
+        model = mteb.get_model(name, revision, device=device, **kwargs)
     except Exception as err:  # mteb raises ValueError/OSError/HTTP errors; all mean "cannot load"
         raise UnknownModelError(
             f"cannot load model {name!r}: {err}. Use a local model directory, the offline "
             f"baseline {BM25_NAME!r}, or a model in mteb's registry or on the Hugging Face Hub "
             "(which needs network access)."
         ) from err
+    model.encode = finite_encode(model.encode, f"model {name}")
+    return model
