@@ -162,13 +162,8 @@ def prepare_tasks(names: Sequence[str] | None, data_dir: str | os.PathLike | Non
             skipped.append(TaskOutcome(name, main_score, skipped=_hub_reason(task, err)))
             continue
         ready.append(task)
-    if len(invalid) == 1:
-        raise invalid[0]
     if invalid:
-        raise DataValidationError(
-            ", ".join(err.task_dir for err in invalid),
-            [f"{Path(err.task_dir).name}/{problem}" for err in invalid for problem in err.problems],
-        )
+        raise DataValidationError.merged(invalid)
     return ready, skipped
 
 
