@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -148,3 +150,43 @@ def test_the_store_refuses_to_write_or_read_non_finite_vectors(tmp_path: Path) -
         DocumentStore(tmp_path).lookup(IDENTITY, ENTRY, ["丙"])
     shard.unlink()
     assert DocumentStore(tmp_path).lookup(IDENTITY, ENTRY, ["丙"])[1] == []
+
+
+@dataclass(frozen=True)
+class NanRecipe:
+    """A Ray encoder recipe whose worker answers NaN for texts starting with "NAN", unchecked
+    (as a worker of another MedTEB version would): only the driver's check stands."""
+
+    def load(self, device: str | None) -> Any:
+        from medteb.evaluation.ray_worker import FunctionEncoder
+
+        def encode(texts: list[str], context: Any) -> np.ndarray:
+            return np.array([[np.nan if t.startswith("NAN") else 1.0, 0.0] for t in texts],
+                            dtype=np.float32)
+
+        return FunctionEncoder(IDENTITY, encode)
+
+
+def test_a_ray_worker_answering_nan_stores_nothing_of_that_shard(tmp_path: Path) -> None:
+    import shutil
+    import tempfile
+
+    ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'medteb[ray]')")
+    from medteb.evaluation.ray_encode import RayEncoderPool, RaySettings, ShardRequest
+
+    temp = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # Unix socket paths must stay short
+    ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False, _temp_dir=temp,
+             logging_level="ERROR")
+    try:
+        store = DocumentStore(tmp_path, shard_size=2)
+        texts = ["甲", "乙", "NAN 丙", "丁"]
+        pool = RayEncoderPool(NanRecipe(), RaySettings(workers=1), on_progress=lambda _: None)
+        with pool, pytest.raises(NonFiniteVectorsError,
+                                 match=r"^a Ray worker encoding org/doc: non-finite vectors "
+                                       r"\(NaN or infinity\) for 1 of 2 texts"):
+            pool.fill(store, [ShardRequest(ENTRY, texts)], show_progress=False)
+    finally:
+        ray.shutdown()
+        shutil.rmtree(temp, ignore_errors=True)
+    stored = DocumentStore(tmp_path).missing_texts(IDENTITY, ENTRY, texts)
+    assert {"NAN 丙", "丁"} <= set(stored)  # nothing of the bad shard; a finished one is kept
