@@ -25,6 +25,12 @@ _OFFLINE_CONSTANTS = (("huggingface_hub.constants", "HF_HUB_OFFLINE"),
                       ("datasets.config", "HF_DATASETS_OFFLINE"))
 
 _offline: bool | None = None  # this process's decision; None until made
+_why = "HF_HUB_OFFLINE is set"  # why the process is offline, for error messages
+
+
+def offline_reason() -> str:
+    """Why this process works offline: the variable was set, the Hub did not answer, ..."""
+    return _why
 
 
 def hub_offline() -> bool:
@@ -49,23 +55,29 @@ def decide_hub_access(timeout: float = 3.0) -> bool:
     The first call probes the Hub (unless offline mode is already on) and, when it does not
     answer, turns offline mode on; later calls return the same answer without probing.
     """
-    global _offline
+    global _offline, _why
     if hub_offline():
         _offline = True
     elif _offline is None:
         _offline = not hub_reachable(timeout)
+        _why = f"{HUB_HOST} did not answer within {timeout:g}s"
     if _offline:
-        go_offline()
+        go_offline(_why)
     return _offline
 
 
-def go_offline() -> None:
+def go_offline(why: str = "the offline demo downloads nothing") -> None:
     """Switch this process to the Hub's offline mode: cached datasets and models only.
 
     Sets the variables for libraries not yet imported and the constants of those already
     imported (they read the variables once).
+
+    Args:
+        why: the reason, as :func:`offline_reason` gives it (unless the variable was set before).
     """
-    global _offline
+    global _offline, _why
+    if not hub_offline():
+        _why = why
     _offline = True
     for name in OFFLINE_VARIABLES:
         os.environ[name] = "1"

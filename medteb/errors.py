@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Collection, Sequence
+from pathlib import Path
 
 DATA_FORMAT_DOC = "docs/data_format.md"
 
@@ -23,7 +24,8 @@ class UnknownTaskError(MedtebError, KeyError):
     """A task name that is neither a MedTEB task nor an mteb task."""
 
     def __init__(self, name: str, known: Collection[str]) -> None:
-        close = difflib.get_close_matches(name, list(known), n=1)
+        same = [k for k in known if k.lower() == name.lower()]  # case first: medteb-sts
+        close = same or difflib.get_close_matches(name, list(known), n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
         super().__init__(
             f"unknown task {name!r}.{hint} `medteb available-tasks` lists the MedTEB tasks."
@@ -50,6 +52,15 @@ class DataValidationError(MedtebError, ValueError):
             f"{task_dir}: {len(self.problems)} problem(s): {shown}{more}. "
             f"The format is described in {DATA_FORMAT_DOC}."
         )
+
+    @classmethod
+    def merged(cls, errors: Sequence[DataValidationError]) -> DataValidationError:
+        """One error listing every problem of several task folders (the one itself if one)."""
+        if len(errors) == 1:
+            return errors[0]
+        return cls(", ".join(err.task_dir for err in errors),
+                   [f"{Path(err.task_dir).name}/{problem}"
+                    for err in errors for problem in err.problems])
 
 
 class TaskDefinitionError(MedtebError, ValueError):

@@ -24,7 +24,9 @@ import medteb  # noqa: F401  (registers the MedTEB tasks)
 from medteb.benchmark.definitions import BENCHMARK_ORDER, NEW_TASKS
 from medteb.results.layout import PROVENANCE_KEY, SUBMISSION_FILE, Submission
 
-PAPER = "the MedTEB paper (MedTEB and MAR, ICLR 2026 submission)"
+# the published paper first; the tables' numbers are those of its first version
+PAPER = "the CMedTEB paper (CMedTEB & CARE, ACL 2026)"
+FIRST_VERSION = "MedTEB and MAR, ICLR 2026 submission"
 
 # Table 9: model, hub id, Param., CMedv1, CMedv2, Retr., Rerank, STS (its average columns are
 # recomputed by the leaderboard; they agree to ±0.01, the paper rounding each model's mean).
@@ -105,7 +107,7 @@ def meta_for(display: str, hub_id: str, revision: str, fine_tuned: bool) -> Mode
 
 
 def write(root: Path, table: str, setting: str, revision: str, table_name: str) -> None:
-    source = f"reported in {PAPER}, {table_name}"
+    source = f"reported in {PAPER}, {table_name} of its first version ({FIRST_VERSION})"
     for line in table.strip().splitlines():
         display, hub_id, size, numbers = (part.strip() for part in line.split("|"))
         meta = meta_for(display, hub_id, revision, fine_tuned=setting == "fine-tuned")

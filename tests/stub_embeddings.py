@@ -14,7 +14,9 @@ every text is eventually embedded. ``log`` records (texts, outcome) of every req
 HTTP 401 whose message echoes the Authorization header (as some servers do; ``reject-long``
 pads the message so that the key straddles 300 characters). Inputs starting with ``FATAL``
 always get HTTP 400, inputs starting with ``BUSY`` always 503 with ``Retry-After``. Setting
-``version`` changes every vector, as swapping the model behind a served name would.
+``version`` changes every vector, as swapping the model behind a served name would. A text for
+which ``nan_if`` holds (by default: it starts with ``NAN``) gets a vector whose first value is
+the bare JSON token ``NaN``, as servers answer under fp16 overflow.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import hashlib
 import json
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -46,6 +49,7 @@ class StubEmbeddings:
         self.faults, self.hang_s, self.retry_after = faults, hang_s, retry_after
         self.version = ""  #: salts every vector: another "model" behind the same name
         self.dim = DIM  #: the dimension of the vectors served
+        self.nan_if: Callable[[str], bool] = lambda text: text.startswith("NAN")
         self.log: list[tuple[list[str], str]] = []
         self.authorizations: list[str | None] = []
         self._first: dict[str, str | None] = {}
@@ -114,6 +118,9 @@ class StubEmbeddings:
             handler.close_connection = True
             return None
         vectors = [vector_of(self.version + t, self.dim).tolist() for t in texts]
+        for text, vector in zip(texts, vectors, strict=True):
+            if self.nan_if(text):
+                vector[0] = float("nan")  # json.dumps writes the bare token NaN
         if fault == "timeout":
             time.sleep(self.hang_s)
         if fault == "short":

@@ -207,3 +207,13 @@ def test_run_refuses_to_write_into_the_leaderboards_results(
     err = capsys.readouterr().err
     assert "results holds leaderboard entries (" in err and "`medteb submit`, the only" in err
     assert snapshot(in_tmp / "results") == before
+
+
+def test_readme_says_how_a_cpu_only_user_gets_the_cpu_torch() -> None:
+    from packaging.specifiers import SpecifierSet
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "pip does not pull a multi-GB CUDA build" not in readme  # PyPI's Linux torch is CUDA
+    line = "pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu"
+    assert line in readme and "on Linux is the CUDA build" in readme
+    assert SpecifierSet("==2.13.0").contains("2.13.0+cpu")  # the README's pin keeps the CPU build

@@ -28,6 +28,29 @@ PUBLISHED = [f"--dataset-repo={t}=medteb/{t}" for t in TASKS] + [
     f"--dataset-revision={t}={SHA}" for t in TASKS]
 
 
+@pytest.fixture
+def datasets_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A ``datasets`` cache of this test's own: nothing another run loaded can answer."""
+    import datasets
+
+    cache = tmp_path / "datasets-cache"
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", cache)
+    return cache
+
+
+def _other_sts_data(folder: Path) -> Path:
+    """A data folder whose MedTEB-STS differs from the sample: its first 20 pairs, scores flipped
+    end for end (so that any model scores it differently)."""
+    rows = [json.loads(line) for line in (SAMPLE_TASKS / "MedTEB-STS" / "sample" / "sts" /
+                                          "test.jsonl").read_text("utf-8").splitlines()][:20]
+    low, high = min(r["score"] for r in rows), max(r["score"] for r in rows)
+    target = folder / "MedTEB-STS" / "sts" / "test.jsonl"
+    target.parent.mkdir(parents=True)
+    target.write_text("".join(json.dumps({**r, "score": low + high - r["score"]},
+                                         ensure_ascii=False) + "\n" for r in rows), "utf-8")
+    return folder
+
+
 @pytest.fixture(scope="module")
 def hub_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("hub")
@@ -191,7 +214,8 @@ def test_normalise_bibtex() -> None:
 
 
 def test_generated_tasks_score_exactly_like_medteb_tasks(pr_folder: Path, hub_folder: Path,
-                                                         tiny_bert: Path) -> None:
+                                                         tiny_bert: Path,
+                                                         datasets_cache: Path) -> None:
     """The pull request's tasks on the exported Hub folders = MedTEB's tasks on the originals."""
     import mteb
 
@@ -212,3 +236,34 @@ def test_generated_tasks_score_exactly_like_medteb_tasks(pr_folder: Path, hub_fo
         generated.load_data()  # mteb.evaluate unloads the data when done
         assert generated._calculate_descriptive_statistics_from_split("test") == \
             exported["test"]
+
+
+def test_two_exports_of_different_data_are_never_read_from_each_others_cache(
+        tmp_path: Path, datasets_cache: Path, pr_folder: Path, tiny_bert: Path) -> None:
+    """The same task name and card layout, other data: datasets and mteb read each export's own
+    rows even from one shared cache, and the equality check can fail (it tells the two apart)."""
+    import mteb
+    from datasets import load_dataset
+
+    from medteb.benchmark.tasks import get_task
+    from medteb.models import load_local_model
+
+    other = _other_sts_data(tmp_path / "other-data")
+    (first,) = export_hf_dataset("sample", tmp_path / "a", ["MedTEB-STS"])
+    (second,) = export_hf_dataset(other, tmp_path / "b", ["MedTEB-STS"])
+    assert first.revision != second.revision
+    rows = [load_dataset(str(e.folder), split="test").to_list() for e in (first, second)]
+    assert len(rows[0]) == first.rows["default"] and len(rows[1]) == 20 != len(rows[0])
+    assert rows[1] == [json.loads(line) for line in (other / "MedTEB-STS" / "sts" /
+                                                     "test.jsonl").read_text("utf-8").splitlines()]
+    model = load_local_model(str(tiny_bert))
+    cls = _generated_class(pr_folder, "MedTEB-STS")
+
+    def score(task: Any) -> dict:
+        return mteb.evaluate(model, task, cache=None, show_progress_bar=False) \
+            .task_results[0].scores["test"][0]
+
+    generated = [score(_pointed_at(cls, e.folder)) for e in (first, second)]
+    ours = [score(get_task("MedTEB-STS", data_dir=d)) for d in ("sample", other)]
+    assert generated == ours
+    assert generated[0]["main_score"] != generated[1]["main_score"]  # the check can fail

@@ -75,7 +75,8 @@ def test_paper_tables_on_the_seeded_results() -> None:
     assert "| 1 | MAR-0.3B-8B† | 305M / 8.19B | <u>88.34</u> | **88.86** | **56.75** | **73.67** | <u>87.07</u> | **78.94** |" in text
     assert "| 13 | bge-small-zh-v1.5 | 24M / 24M | 80.21 | 81.69 | 44.33 | 62.30 | 70.50 | 67.81 |" in text
     assert "14 models, 14 with all five tasks." in text and "13 models, 13 with all five tasks." in text
-    assert "reported in the MedTEB paper (MedTEB and MAR, ICLR 2026 submission), Table 9" in text
+    assert ("reported in the CMedTEB paper (CMedTEB &amp; CARE, ACL 2026), Table 9 of its first "
+            "version (MedTEB and MAR, ICLR 2026 submission)") in text
 
 
 def test_helpers() -> None:

@@ -277,3 +277,64 @@ def test_readable_at_phone_width(page: Any) -> None:
     size = page.execute_script(
         "return parseFloat(getComputedStyle(document.querySelector('td.model')).fontSize)")
     assert size >= 12
+
+
+def test_boards_fit_a_laptop_width_with_every_column_in_view(page: Any) -> None:
+    page.set_window_size(1400, 900)
+    for setting in ("zero-shot", "fine-tuned"):
+        click(page, f"#tab-{setting}")
+        fit = page.execute_script("""
+            const wrap = document.querySelector(arguments[0] + ' .table-wrap');
+            const main = document.querySelector('main');
+            const content = main.getBoundingClientRect().right
+                - parseFloat(getComputedStyle(main).paddingRight);
+            const last = wrap.querySelector('thead th:last-child').getBoundingClientRect();
+            return [wrap.scrollWidth, wrap.clientWidth, last.right, content];""",
+            f"#view-{setting}")
+        assert fit[0] <= fit[1], (setting, fit)  # no horizontal scrollbar: nothing hidden
+        assert fit[2] <= fit[3] + 1, (setting, fit)  # the Source column inside the content
+    # narrower than the table, the model column stays in view while the table scrolls
+    page.set_window_size(900, 900)
+    click(page, "#tab-zero-shot")
+    left = page.execute_script("""
+        const wrap = document.querySelector('#view-zero-shot .table-wrap');
+        wrap.scrollLeft = wrap.scrollWidth;
+        const cell = wrap.querySelector('tbody td.model').getBoundingClientRect();
+        return [wrap.scrollLeft, cell.left - wrap.getBoundingClientRect().left];""")
+    assert left[0] > 0 and 0 <= left[1] <= 2
+
+
+def test_the_citation_block_wraps_instead_of_scrolling(page: Any) -> None:
+    for width in (1400, 390):
+        page.set_window_size(width, 900)
+        block = page.execute_script(
+            "const pre = document.querySelector('#cite pre');"
+            "return [pre.scrollWidth, pre.clientWidth, pre.textContent];")
+        assert block[0] <= block[1], (width, block[:2])
+        assert "@inproceedings{cmedteb2026," in block[2]  # the text itself is whole
+
+
+def test_footnotes_cite_the_published_paper_the_citation_leads_with(page: Any) -> None:
+    notes = page.execute_script(
+        "return Array.from(document.querySelectorAll('#view-zero-shot p.foot'))"
+        ".map(p => p.textContent);")
+    reported = [n for n in notes if "reported in" in n]
+    assert reported and all(n.startswith("[1] reported in the CMedTEB paper (CMedTEB & CARE, "
+                                         "ACL 2026), Table 9") for n in reported)
+    first = page.execute_script("return document.querySelector('#cite pre').textContent")
+    assert first.lstrip().startswith("@inproceedings{cmedteb2026,")  # the same paper leads
+    assert "ACL 2026" in first.split("@misc", 1)[0]
+
+
+def test_the_table_2_box_has_no_empty_cell(page: Any) -> None:
+    cells = page.execute_script("""
+        const table = document.querySelector('#view-zero-shot .correlation table.small');
+        const rows = Array.from(table.querySelectorAll('tbody tr'));
+        const spearman = rows[0].querySelector('td[rowspan="2"]');
+        const box = spearman.getBoundingClientRect();
+        return {empty: Array.from(table.querySelectorAll('td, th'))
+                  .filter(c => !c.textContent.trim()).length,
+                text: spearman.textContent, rows: rows.length,
+                spans: box.bottom >= rows[1].getBoundingClientRect().bottom - 1};""")
+    assert cells["empty"] == 0 and cells["rows"] == 2 and cells["spans"]
+    assert cells["text"].count("(") == 1  # rho (p), once for both rows

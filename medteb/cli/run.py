@@ -67,6 +67,21 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=_run)
 
 
+def _check_before_imports(args: argparse.Namespace, data_dir: str | None) -> None:
+    """Argument and data-folder mistakes, reported before mteb, torch or the Hub is touched."""
+    from medteb.benchmark.data.sources import check_run_inputs
+    from medteb.errors import UnknownModelError
+    from medteb.models.names import looks_like_path
+
+    if args.benchmarks and [b for b in args.benchmarks if b != "MedTEB"]:
+        raise MedtebError(f"unknown benchmark(s) {args.benchmarks}: only 'MedTEB' is available")
+    if args.model and looks_like_path(args.model) and not os.path.isdir(
+            os.path.expanduser(args.model)):
+        raise UnknownModelError(f"model path {args.model!r} does not exist or is not a "
+                                "directory")
+    check_run_inputs(args.tasks, data_dir, args.eval_splits)
+
+
 def _run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
@@ -74,17 +89,17 @@ def _run(args: argparse.Namespace) -> int:
 
     console = Console(stderr=True)
     configure_logging(args.verbosity)
-    if args.benchmarks and [b for b in args.benchmarks if b != "MedTEB"]:
-        raise MedtebError(f"unknown benchmark(s) {args.benchmarks}: only 'MedTEB' is available")
     demo = args.model is None and args.query_model is None and args.document_model is None
+    data_dir = args.data_dir
+    if demo and data_dir is None and not os.environ.get("MEDTEB_DATA_DIR"):
+        data_dir = "sample"
+    _check_before_imports(args, data_dir)
     if demo:
         go_offline()  # the demo downloads nothing; CMedQA runs only if already in the HF cache
     else:
         decide_hub_access()  # once, before mteb or huggingface_hub is imported
     pair = asymmetric_spec(args)
-    data_dir = args.data_dir
-    if demo and data_dir is None and not os.environ.get("MEDTEB_DATA_DIR"):
-        data_dir = "sample"
+    if data_dir == "sample" and args.data_dir is None:
         console.print("[bold]Offline demo:[/] bm25-zh on the bundled SAMPLE data (not the "
                       "benchmark). Use -m MODEL --data-dir DIR to evaluate a model.")
     tasks = args.tasks

@@ -32,6 +32,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from medteb._vectors import require_finite
 from medteb.errors import MedtebError
 from medteb.evaluation.ray_worker import DocumentSideRecipe, ShardWorker
 
@@ -285,6 +286,7 @@ class RayEncoderPool:
                 except ray.exceptions.RayTaskError as err:
                     raise _worker_error(err, "a Ray worker failed to encode a shard of "
                                              f"{requests[index].entry.task}") from None
+                require_finite(vectors, f"a Ray worker encoding {identity.name}")
                 store.add(identity, requests[index].entry, chunk, vectors,
                           keep_in_memory=False)
                 report.encoded[index] += len(chunk)

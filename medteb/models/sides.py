@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
 
+from medteb._vectors import require_finite
 from medteb.errors import MedtebError, UnknownModelError
 from medteb.models.document_store import EncoderIdentity
 from medteb.models.fingerprint import weights_fingerprint
@@ -305,7 +306,7 @@ class PooledSide:
                          for k, v in self.tokenize([texts[i] for i in rows]).items()}
                 hidden = self.model(**batch).last_hidden_state
                 out[rows] = self._pool(hidden, batch["attention_mask"]).float().cpu().numpy()
-        return out
+        return require_finite(out, f"{self.config.name} ({self.pooling} pooling)")
 
     def _pool(self, hidden: Any, mask: Any) -> Any:
         return pool_hidden(hidden, mask, self.pooling)

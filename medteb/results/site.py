@@ -289,8 +289,9 @@ def _correlation_html(report: CorrelationReport | str) -> str:
         '<th scope="col">Avg Score</th><th scope="col">Spearman (p-value)</th></tr></thead>'
         "<tbody>",
         f"<tr><th scope=\"row\">CMedQA</th><td>{report.cmedqa_mean:.2f}</td>"
-        f"<td>{report.spearman_rho:.3f} ({report.spearman_p:.3f})</td></tr>",
-        f"<tr><th scope=\"row\">New Tasks</th><td>{report.new_mean:.2f}</td><td></td></tr>",
+        # one correlation between the two rows, as in the paper's Table 2: no empty cell
+        f"<td rowspan=\"2\">{report.spearman_rho:.3f} ({report.spearman_p:.3f})</td></tr>",
+        f"<tr><th scope=\"row\">New Tasks</th><td>{report.new_mean:.2f}</td></tr>",
         "</tbody></table></div>", "<ul>",
         f"<li>Spearman's ρ = {report.spearman_rho:.3f}, p = {report.spearman_p:.3f}</li>",
         f"<li>Kendall's τ = {report.kendall_tau:.3f}, p = {report.kendall_p:.3f}</li>",

@@ -94,7 +94,8 @@ def _json_objects(
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as err:
-            problems.add(where, f"invalid JSON ({err.msg} at column {err.colno})")
+            cause = err.msg.removesuffix(" at")  # "Unterminated string starting at"
+            problems.add(where, f"invalid JSON ({cause}) at column {err.colno}")
             continue
         if not isinstance(obj, dict):
             problems.add(where, f"expected a JSON object, got {type(obj).__name__}")

@@ -12,10 +12,18 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from medteb.benchmark.definitions import TaskDefinition
-from medteb.errors import DATA_FORMAT_DOC, DataUnavailableError
+from medteb.errors import (
+    DATA_FORMAT_DOC,
+    DataUnavailableError,
+    DataValidationError,
+    UnknownTaskError,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 DATA_DIR_ENV = "MEDTEB_DATA_DIR"
 SAMPLE = "sample"
@@ -114,3 +122,66 @@ def resolve_source(definition: TaskDefinition, data_dir: str | os.PathLike | Non
     if release is not None:
         return DataSource("huggingface", release.path, release.revision)
     raise DataUnavailableError(unavailable_message(definition.name))
+
+
+def check_run_inputs(names: Sequence[str] | None, data_dir: str | os.PathLike | None,
+                     eval_splits: Sequence[str] | None = None) -> None:
+    """Report task-name and data-folder mistakes before mteb or torch is imported.
+
+    Decides what can be decided from ``tasks/`` alone: a task name that matches a MedTEB task
+    only up to case, a data directory that is missing or holds none of the tasks asked for, and
+    local data that breaks the format (every problem of every task, once). Names that are not
+    MedTEB tasks are left to mteb's registry.
+
+    Raises:
+        UnknownTaskError: a name differs from a MedTEB task's only in case.
+        DataUnavailableError: the data directory is missing or holds none of the tasks.
+        DataValidationError: the local data breaks the documented format.
+    """
+    from medteb.benchmark.definitions import load_definitions
+
+    definitions = load_definitions()
+    lower = {name.lower(): name for name in definitions}
+    for name in names or ():
+        if name not in definitions and name.lower() in lower:
+            raise UnknownTaskError(name, definitions)
+    chosen = data_dir if data_dir is not None else os.environ.get(DATA_DIR_ENV) or None
+    if chosen is None or str(chosen) == SAMPLE:
+        return
+    own = [definitions[n] for n in (names or definitions)
+           if n in definitions and definitions[n].kind == "medteb"]
+    root = Path(chosen).expanduser()
+    if own and not root.is_dir():
+        resolve_source(own[0], data_dir)  # raises: the directory does not exist
+    if own and not any((root / d.name).is_dir() for d in own):
+        found = sorted(p.name for p in root.iterdir() if p.is_dir())[:5]
+        raise DataUnavailableError(
+            f"data directory {str(root)!r} holds none of the task folders "
+            f"{', '.join(d.name for d in own)} (it holds "
+            f"{', '.join(found) + ' and no other folder' if found else 'no folder'}); a data "
+            f"directory holds one folder per task (DIR/{own[0].name}/...), laid out as in "
+            f"{DATA_FORMAT_DOC}")
+    problems: list[DataValidationError] = []
+    for definition in own:
+        try:
+            source = resolve_source(definition, data_dir)
+        except DataUnavailableError:
+            continue  # reported per task (skipped) by the run, with the other tasks' results
+        splits = [s for s in definition.metadata["eval_splits"]
+                  if not eval_splits or s in eval_splits]
+        for split in splits:
+            try:
+                _read(definition, Path(source.location), split)
+            except DataValidationError as err:
+                problems.append(err)
+    if problems:
+        raise DataValidationError.merged(problems)
+
+
+def _read(definition: TaskDefinition, folder: Path, split: str) -> None:
+    from medteb.benchmark.data.formats import read_retrieval, read_sts
+
+    if definition.type == "STS":
+        read_sts(folder, split, definition.score_range)
+    else:
+        read_retrieval(folder, split, reranking=definition.type == "Reranking")

@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from medteb._vectors import finite_encode
 from medteb.errors import UnknownModelError
 from medteb.models.fingerprint import weights_fingerprint
 from medteb.models.kinds.weights import WeightsKind
@@ -52,6 +53,7 @@ def load_local_model(path: str, revision: str | None = None, device: str | None 
 
     model = SentenceTransformer(str(folder), device=device, local_files_only=True, **kwargs)
     wrapper = SentenceTransformerEncoderWrapper(model)
+    wrapper.encode = finite_encode(wrapper.encode, f"model {local_model_name(folder)}")
     meta = wrapper.mteb_model_meta
     n_parameters = sum(p.numel() for p in model.parameters())
     wrapper.mteb_model_meta = meta.model_copy(update={

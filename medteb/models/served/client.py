@@ -37,6 +37,7 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
+from medteb._vectors import require_finite
 from medteb.endpoint import RetryPolicy, is_retryable_status, mask_secret, retry_after_seconds
 from medteb.errors import MedtebError
 
@@ -231,7 +232,8 @@ class EmbeddingsClient:
                 self.dim = dim
         if dim != self.dim:
             raise _Retry(f"{dim}-d vectors where earlier answers had {self.dim}-d")
-        return np.asarray(vectors, dtype=np.float32)
+        return require_finite(np.asarray(vectors, dtype=np.float32),
+                              f"api/{self.model} at {self.config.endpoint}")
 
     def embed(self, texts: Sequence[str], batch_size: int,
               on_batch: Callable[[list[str], np.ndarray], None] | None = None,
