@@ -158,7 +158,7 @@ def test_compare_json(sample_runs: tuple[Path, Path, Path],
     out = json.loads(capsys.readouterr().out)
     assert set(out) == {"tasks"}
     assert set(out["tasks"]) == {"MedTEB-Retrieval", "MedTEB-Rerank", "MedTEB-STS"}
-    for task, row in out["tasks"].items():
+    for row in out["tasks"].values():
         assert set(row) == {"a", "b", "delta", "ci", "p_value", "p_holm", "wins", "ties",
                             "losses", "n"}
         assert row["delta"] == pytest.approx(row["a"] - row["b"])
@@ -192,10 +192,31 @@ def test_compare_table_and_html(sample_runs: tuple[Path, Path, Path],
     table = capsys.readouterr().out
     assert "| MedTEB-Retrieval | 79.09 |" in table
     assert "queries where a and b differ most" in table
+    # each run's scores with CIs and rank intervals, the complete average included
+    assert "| Run | MedTEB-Rerank | MedTEB-Retrieval | MedTEB-STS | New-task avg |" in table
+    assert "| medteb/bm25-zh@noisy-sample | " in table and "rank 1–2*" in table
     assert main(["compare", str(preds), str(noisy), "--resamples", "300", "--format",
                  "html"]) == 0
     page = capsys.readouterr().out
     assert page.startswith("<!doctype html>") and "<td>MedTEB-STS</td>" in page
+
+
+def test_divergent_queries_agree_with_the_metric(sample_runs: tuple[Path, Path, Path]) -> None:
+    """The first relevant document's rank shown is the one pytrec_eval scored: with a single
+    relevant candidate, AP = 1 / rank (bm25's ties among zero scores included)."""
+    from medteb.analysis.compare import compare
+
+    _, preds, noisy = sample_runs
+    runs = [load_run(preds), load_run(noisy)]
+    report = compare(runs, resamples=200, top=30)
+    relevant = runs[0].tasks["MedTEB-Rerank"].dataset["default"]["test"]["relevant_docs"]
+    divergent = report.pairs[0].tasks["MedTEB-Rerank"].divergent
+    single = [d for d in divergent if len(relevant[d.query_id]) == 1]
+    assert len(single) >= 3
+    for d in single:
+        assert d.value_a == pytest.approx(1 / d.rank_a) and d.value_b == pytest.approx(1 / d.rank_b)
+    gaps = [abs(d.value_a - d.value_b) for d in divergent]
+    assert gaps == sorted(gaps, reverse=True) and gaps[-1] > 0
 
 
 def test_compare_refuses(sample_runs: tuple[Path, Path, Path], tmp_path: Path,

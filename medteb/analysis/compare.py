@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from medteb.analysis.perquery import PerQuery
-from medteb.analysis.ranking import RESAMPLES, SEED, task_rng
+from medteb.analysis.ranking import RESAMPLES, SEED, ScoreRanking, rankings, task_rng
 from medteb.analysis.runs import Run, check_same_data
 from medteb.analysis.stats import (
     ScoreSet,
@@ -81,12 +81,15 @@ class PairComparison:
 
 @dataclass(frozen=True)
 class CompareReport:
-    """Every pair of the compared runs (in the order given: 1 vs 2, 1 vs 3, ..., 2 vs 3)."""
+    """Every pair of the compared runs (in the order given: 1 vs 2, 1 vs 3, ..., 2 vs 3), and
+    each run's scores with their 95% CIs and rank intervals on the tasks all runs share (and
+    the paper's averages where all their tasks are shared); the JSON holds the pairs only."""
 
     runs: tuple[str, ...]
     pairs: tuple[PairComparison, ...]
     resamples: int
     seed: int
+    scores: tuple[ScoreRanking, ...] = ()
 
     def to_dict(self) -> dict:
         """Two runs: ``{"tasks": {task: {...}}}``; more: ``{"pairs": {"<a> vs <b>": {"a": ..,
@@ -118,6 +121,13 @@ class CompareReport:
                               f"{_rank(d.rank_a)}, top: {_short(d.top_a)}) vs b {d.value_b:.3f} "
                               f"(rank {_rank(d.rank_b)}, top: {_short(d.top_b)})"
                               for d in c.divergent]
+        if self.scores:
+            lines += ["", "Each run's scores: 95% bootstrap CI and 95% rank interval (joint "
+                      "bootstrap; * = indistinguishable from the first)", "",
+                      "| Run | " + " | ".join(s.label for s in self.scores) + " |",
+                      "|---|" + "---|" * len(self.scores)]
+            for i, run in enumerate(self.runs):
+                lines.append(f"| {run} | " + " | ".join(_cell(s, i) for s in self.scores) + " |")
         return "\n".join(lines) + "\n"
 
     def to_html(self) -> str:
@@ -142,8 +152,24 @@ class CompareReport:
                                     f"{html.escape(d.top_a)}); b {d.value_b:.3f} (rank "
                                     f"{_rank(d.rank_b)}, top: {html.escape(d.top_b)})</li>"
                                     for d in c.divergent) + "</ul>")
+        if self.scores:
+            rows.append("<h2>Scores: 95% CI and rank interval (* indistinguishable from the "
+                        "first)</h2><table><tr><th>Run</th>" + "".join(
+                            f"<th>{html.escape(s.label)}</th>" for s in self.scores) + "</tr>")
+            rows += [f"<tr><td>{html.escape(run)}</td>" + "".join(
+                f"<td>{_cell(s, i)}</td>" for s in self.scores) + "</tr>"
+                for i, run in enumerate(self.runs)]
+            rows.append("</table>")
         return ("<!doctype html><meta charset=\"utf-8\"><title>medteb compare</title>"
                 f"<p>{self.resamples:,} resamples, seed {self.seed}.</p>" + "".join(rows) + "\n")
+
+
+def _cell(ranking: ScoreRanking, i: int) -> str:
+    lo, hi = ranking.ci[i]
+    first, last = ranking.rank_ci[i]
+    mark = "*" if ranking.tied_first[i] else ""
+    return (f"{100 * ranking.scores[i]:.2f} [{100 * lo:.2f}, {100 * hi:.2f}] "
+            f"rank {first}–{last}{mark}")
 
 
 def _short(text: str, width: int = 40) -> str:
@@ -209,8 +235,12 @@ def compare(runs: Sequence[Run], resamples: int = RESAMPLES, seed: int = SEED,
             tasks[task] = TaskComparison(**{**c.__dict__, "p_holm": p_holm,
                                             "divergent": _divergent(run_a, run_b, task, top)})
         pairs.append(PairComparison(a=run_a.label, b=run_b.label, tasks=tasks))
+    shared = [t for t in runs[0].scores if all(t in r.scores for r in runs)]
+    sets = {t: ScoreSet(runs[0].scores[t].kind, np.stack([r.scores[t].values for r in runs]),
+                        runs[0].scores[t].gold) for t in shared}
+    board = rankings([r.label for r in runs], sets, resamples=resamples, seed=seed)
     return CompareReport(runs=tuple(r.label for r in runs), pairs=tuple(pairs),
-                         resamples=resamples, seed=seed)
+                         resamples=resamples, seed=seed, scores=tuple(board.values()))
 
 
 def _divergent(a: Run, b: Run, task: str, top: int) -> tuple[Divergent, ...]:
@@ -241,7 +271,9 @@ def _divergent(a: Run, b: Run, task: str, top: int) -> tuple[Divergent, ...]:
 
 
 def _ranked(scores: dict[str, float]) -> list[str]:
-    return [d for d, _ in sorted(scores.items(), key=lambda x: (-float(x[1]), x[0]))]
+    # trec_eval's order (so pytrec_eval's): score descending, ties by document id descending
+    return [d for d, _ in sorted(scores.items(), key=lambda x: (float(x[1]), x[0]),
+                                 reverse=True)]
 
 
 def _first_relevant(ranked: list[str], relevant: dict[str, int]) -> int | None:

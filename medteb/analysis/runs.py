@@ -37,8 +37,8 @@ class Run:
 def _revision_folder(path: Path) -> Path:
     if any(path.glob(f"*{PREDICTIONS}")) or any(path.glob(f"*{SUFFIX}")):
         return path
-    nested = sorted({p.parent for pattern in (f"*/*/*{PREDICTIONS}", f"*/*/*{SUFFIX}")
-                     for p in path.glob(pattern)})
+    nested = sorted({p.parent for depth in ("*/", "*/*/") for name in (PREDICTIONS, SUFFIX)
+                     for p in path.glob(f"{depth}*{name}")})
     if len(nested) > 1:
         names = ", ".join(f"{p.parent.name}/{p.name}" for p in nested[:4])
         raise AnalysisError(f"{path}: {len(nested)} model revisions ({names}"
@@ -55,7 +55,8 @@ def load_run(path: str | Path, data_dir: str | None = None,
 
     Args:
         path: a model revision folder of predictions or per-query files, or a folder holding
-            exactly one (``<org__model>/<revision>/``).
+            exactly one: a model's folder (``<revision>/``) or a prediction folder
+            (``<org__model>/<revision>/``).
         data_dir: the labels' data folder (``medteb run --data-dir``); default: ``sample`` for a
             run on the sample (revision ending ``-sample``), else $MEDTEB_DATA_DIR / the release.
         cache: loaded tasks, shared between the runs of one comparison.
