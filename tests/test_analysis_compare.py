@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -185,7 +186,7 @@ def test_compare_json(sample_runs: tuple[Path, Path, Path],
     assert f"medteb/bm25-zh@{BM25_SAMPLE} vs medteb/bm25-zh@noisy-sample" in pairs
 
 
-def test_compare_table_and_html(sample_runs: tuple[Path, Path, Path],
+def test_compare_table_and_html(sample_runs: tuple[Path, Path, Path], tmp_path: Path,
                                 capsys: pytest.CaptureFixture[str]) -> None:
     _, preds, noisy = sample_runs
     assert main(["compare", str(preds.parent.parent), str(noisy), "--resamples", "300"]) == 0
@@ -199,6 +200,15 @@ def test_compare_table_and_html(sample_runs: tuple[Path, Path, Path],
                  "html"]) == 0
     page = capsys.readouterr().out
     assert page.startswith("<!doctype html>") and "<td>MedTEB-STS</td>" in page
+    # a task only one run has is named, not silently left out
+    partial = tmp_path / "partial"
+    partial.mkdir()
+    shutil.copy(noisy / "MedTEB-Rerank_predictions.json", partial)
+    assert main(["compare", str(preds), str(partial), "--resamples", "300"]) == 0
+    table = capsys.readouterr().out
+    assert ("Not compared: MedTEB-Retrieval has no scores of medteb/bm25-zh@noisy-sample (only "
+            f"of medteb/bm25-zh@{BM25_SAMPLE}).") in table
+    assert "| MedTEB-Retrieval |" not in table and "| MedTEB-Rerank |" in table
 
 
 def test_divergent_queries_agree_with_the_metric(sample_runs: tuple[Path, Path, Path]) -> None:
@@ -232,20 +242,32 @@ def test_compare_refuses(sample_runs: tuple[Path, Path, Path], tmp_path: Path,
            "--data-dir DIR --prediction-folder PREDS`" in error(str(results), str(preds))
     assert "compare needs at least two runs, got 1" in error(str(preds))
     assert "not a folder" in error(str(tmp_path / "nowhere"), str(preds))
-    # other queries: one query dropped from the second run
+    # predictions of other data or an incomplete run: one query dropped, one query added
     fewer = tmp_path / "fewer"
     fewer.mkdir()
     saved = json.loads((noisy / "MedTEB-Retrieval_predictions.json").read_text("utf-8"))
     del saved["default"]["test"]["q001"]
     (fewer / "MedTEB-Retrieval_predictions.json").write_text(json.dumps(saved), "utf-8")
-    assert ("MedTEB-Retrieval: medteb/bm25-zh@" + BM25_SAMPLE + " and medteb/bm25-zh@"
-            "noisy-sample are on different data: 1 queries only in the first ['q001'], 0 only "
-            "in the second []") in error(str(preds), str(fewer))
-    # another data revision (per-query files)
+    assert ("MedTEB-Retrieval: 1 judged queries have no predictions (q001): an incomplete run, "
+            "or other data") in error(str(preds), str(fewer))
+    saved["default"]["test"]["x-1"] = {"d001": 1.0}
+    (fewer / "MedTEB-Retrieval_predictions.json").write_text(json.dumps(saved), "utf-8")
+    assert ("MedTEB-Retrieval: predictions for 1 queries that the data does not have (x-1): "
+            "predictions of other data? give the run's --data-dir") in error(str(preds),
+                                                                             str(fewer))
+    # per-query files of other queries
     run = load_run(preds)
+    per_query = run.scores["MedTEB-Rerank"]
+    other_ids = tmp_path / "other-ids"
+    other_ids.mkdir()
+    write_per_query(other_ids / "MedTEB-Rerank.per_query.json", per_query.__class__(
+        **{**per_query.__dict__, "ids": ("zz", *per_query.ids[1:])}))
+    assert ("MedTEB-Rerank: medteb/bm25-zh@" + BM25_SAMPLE + " and medteb/bm25-zh@"
+            + BM25_SAMPLE + " are on different data: 1 queries only in the first ['rq001'], "
+            "1 only in the second ['zz']") in error(str(preds), str(other_ids))
+    # another data revision (per-query files)
     other = tmp_path / "other"
     other.mkdir()
-    per_query = run.scores["MedTEB-Rerank"]
     write_per_query(other / "MedTEB-Rerank.per_query.json",
                     per_query.__class__(**{**per_query.__dict__, "data_revision": "v2"}))
     assert f"data revision {per_query.data_revision} vs v2" in error(str(preds), str(other))

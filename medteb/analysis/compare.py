@@ -90,6 +90,7 @@ class CompareReport:
     resamples: int
     seed: int
     scores: tuple[ScoreRanking, ...] = ()
+    notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
         """Two runs: ``{"tasks": {task: {...}}}``; more: ``{"pairs": {"<a> vs <b>": {"a": ..,
@@ -121,6 +122,7 @@ class CompareReport:
                               f"{_rank(d.rank_a)}, top: {_short(d.top_a)}) vs b {d.value_b:.3f} "
                               f"(rank {_rank(d.rank_b)}, top: {_short(d.top_b)})"
                               for d in c.divergent]
+        lines += ["", *self.notes] if self.notes else []
         if self.scores:
             lines += ["", "Each run's scores: 95% bootstrap CI and 95% rank interval (joint "
                       "bootstrap; * = indistinguishable from the first)", "",
@@ -152,6 +154,7 @@ class CompareReport:
                                     f"{html.escape(d.top_a)}); b {d.value_b:.3f} (rank "
                                     f"{_rank(d.rank_b)}, top: {html.escape(d.top_b)})</li>"
                                     for d in c.divergent) + "</ul>")
+        rows += [f"<p>{html.escape(note)}</p>" for note in self.notes]
         if self.scores:
             rows.append("<h2>Scores: 95% CI and rank interval (* indistinguishable from the "
                         "first)</h2><table><tr><th>Run</th>" + "".join(
@@ -220,7 +223,11 @@ def compare(runs: Sequence[Run], resamples: int = RESAMPLES, seed: int = SEED,
     if len(runs) < 2:
         raise AnalysisError(f"compare needs at least two runs, got {len(runs)}")
     pairs = []
+    notes = []
     for run_a, run_b in itertools.combinations(runs, 2):
+        for one, two in ((run_a, run_b), (run_b, run_a)):
+            notes += [f"Not compared: {t} has no scores of {two.label} (only of {one.label})."
+                      for t in one.scores if t not in two.scores]
         shared = [t for t in run_a.scores if t in run_b.scores]
         if not shared:
             raise AnalysisError(f"{run_a.label} and {run_b.label} have no task in common "
@@ -240,7 +247,8 @@ def compare(runs: Sequence[Run], resamples: int = RESAMPLES, seed: int = SEED,
                         runs[0].scores[t].gold) for t in shared}
     board = rankings([r.label for r in runs], sets, resamples=resamples, seed=seed)
     return CompareReport(runs=tuple(r.label for r in runs), pairs=tuple(pairs),
-                         resamples=resamples, seed=seed, scores=tuple(board.values()))
+                         resamples=resamples, seed=seed, scores=tuple(board.values()),
+                         notes=tuple(dict.fromkeys(notes)))
 
 
 def _divergent(a: Run, b: Run, task: str, top: int) -> tuple[Divergent, ...]:

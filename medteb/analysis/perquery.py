@@ -99,6 +99,7 @@ def from_predictions(task: Any, saved: dict[str, Any], split: str = "test",
               "model": str(owner.get("model_name", "")),
               "model_revision": str(owner.get("revision", ""))}
     if isinstance(values, dict):
+        _check_queries(task, saved[subset][split], split, subset)
         ids = tuple(sorted(values))
         return _checked(PerQuery(**common, ids=ids, values=np.array([values[q] for q in ids])))
     if task.metadata.main_score != "cosine_pearson":
@@ -107,6 +108,22 @@ def from_predictions(task: Any, saved: dict[str, Any], split: str = "test",
     gold, similarities = values
     return _checked(PerQuery(**common, ids=tuple(str(i) for i in range(len(gold))),
                              values=np.array(similarities), gold=np.array(gold)))
+
+
+def _check_queries(task: Any, predicted: dict[str, Any], split: str, subset: str) -> None:
+    """Predictions of other data, or of an incomplete run, never score a smaller sample."""
+    data = task.dataset[subset][split]
+    name = task.metadata.name
+    known = {row["id"] for row in data["queries"]}
+    unknown = sorted(set(predicted) - known)
+    if unknown:
+        raise AnalysisError(f"{name}: predictions for {len(unknown)} queries that the data does "
+                            f"not have ({', '.join(unknown[:3])}): predictions of other data? "
+                            "give the run's --data-dir")
+    missing = sorted(q for q, docs in data["relevant_docs"].items() if docs and q not in predicted)
+    if missing:
+        raise AnalysisError(f"{name}: {len(missing)} judged queries have no predictions "
+                            f"({', '.join(missing[:3])}): an incomplete run, or other data")
 
 
 def _checked(per_query: PerQuery) -> PerQuery:
