@@ -190,3 +190,12 @@ def test_non_finite_differences() -> None:
     with pytest.raises(AnalysisError, match="non-finite similarities or gold scores"):
         pearson_swap_p(np.array([1.0, np.inf]), np.zeros(2), np.ones(2), 10,
                        np.random.default_rng(0))
+
+
+def test_pearson_shares_sum_to_r() -> None:
+    """STS wins / ties / losses compare each pair's share z(x) z(g) / n of the correlation."""
+    from medteb.analysis.compare import _pearson_shares
+
+    shares = _pearson_shares(SIM_A, GOLD)
+    assert shares.sum() == pytest.approx(sps.pearsonr(SIM_A, GOLD)[0], abs=1e-12)
+    assert shares.sum() != pytest.approx(sps.pearsonr(SIM_B, GOLD)[0], abs=1e-3)
