@@ -94,3 +94,7 @@ class JudgeError(MedtebError, RuntimeError):
 
 class TrainingError(MedtebError, ValueError):
     """Training data, settings or a checkpoint that a training stage cannot use."""
+
+
+class AnalysisError(MedtebError, ValueError):
+    """Per-query scores that cannot be analysed or compared (other data, missing, non-finite)."""

@@ -45,6 +45,23 @@ def recompute_main_score(task: Any, saved: dict[str, Any], split: str = "test",
         KeyError: the predictions lack the subset / split / a needed key.
         ValueError: the task type or main score cannot be recomputed.
     """
+    values = per_query_values(task, saved, split, subset)
+    if isinstance(values, dict):
+        return round(sum(values.values()) / len(values), 5)
+    gold, similarities = values
+    return sts_score(task.metadata.main_score, gold, similarities)
+
+
+def per_query_values(task: Any, saved: dict[str, Any], split: str = "test",
+                     subset: str = "default") -> dict[str, float] | tuple[list[float], list[float]]:
+    """What the main score is a function of: {query id: its value of the main metric} for
+    ranking tasks (their mean is the main score), or (gold scores normalised to [0, 1], predicted
+    similarities) for STS (their correlation is the main score).
+
+    Raises:
+        KeyError: the predictions lack the subset / split / a needed key.
+        ValueError: the task type or main score cannot be recomputed.
+    """
     predictions = saved[subset][split]
     data = task.dataset[subset][split]
     main = task.metadata.main_score
@@ -52,22 +69,41 @@ def recompute_main_score(task: Any, saved: dict[str, Any], split: str = "test",
         results = {q: {d: float(s) for d, s in docs.items()
                        if not (getattr(task, "ignore_identical_ids", False) and d == q)}
                    for q, docs in predictions.items()}
-        return ranking_score(main, dict(data["relevant_docs"]), results,
-                             skip_first_result=getattr(task, "skip_first_result", False))
+        return ranking_per_query(main, dict(data["relevant_docs"]), results,
+                                 skip_first_result=getattr(task, "skip_first_result", False))
     if task.metadata.type == "STS":
         low, high = float(task.min_score), float(task.max_score)
         gold = [(float(x) - low) / (high - low) for x in data["score"]]
-        return sts_score(main, gold, predictions["cosine_scores"])
+        similarities = [float(x) for x in predictions["cosine_scores"]]
+        if len(gold) != len(similarities):
+            raise ValueError(f"{len(similarities)} predicted similarities for {len(gold)} pairs")
+        return gold, similarities
     raise ValueError(f"cannot recompute scores of {task.metadata.type} tasks")
 
 
 def ranking_score(metric: str, qrels: Mapping[str, Mapping[str, int]],
                   results: Mapping[str, Mapping[str, float]],
                   skip_first_result: bool = False) -> float:
-    """A ranking main score (``ndcg_at_10``, ``map_at_1000``, ...) computed with pytrec_eval.
+    """A ranking main score (``ndcg_at_10``, ``map_at_1000``, ...) computed with pytrec_eval:
+    the mean of :func:`ranking_per_query`, rounded to 5 decimals as mteb does.
 
     >>> ranking_score("ndcg_at_10", {"q": {"d1": 1}}, {"q": {"d1": 0.2, "d2": 0.9}})
     0.63093
+
+    Raises:
+        ValueError: an unknown metric, or no query to evaluate.
+    """
+    values = ranking_per_query(metric, qrels, results, skip_first_result)
+    return round(sum(values.values()) / len(values), 5)
+
+
+def ranking_per_query(metric: str, qrels: Mapping[str, Mapping[str, int]],
+                      results: Mapping[str, Mapping[str, float]],
+                      skip_first_result: bool = False) -> dict[str, float]:
+    """{query id: its value of a ranking metric}, computed with pytrec_eval.
+
+    >>> ranking_per_query("ndcg_at_10", {"q": {"d1": 1}}, {"q": {"d1": 0.2, "d2": 0.9}})
+    {'q': 0.6309297535714575}
 
     Args:
         metric: mteb's score name, ``<ndcg|map|recall|precision>_at_<k>``.
@@ -93,8 +129,7 @@ def ranking_score(metric: str, qrels: Mapping[str, Mapping[str, int]],
         {q: dict(docs) for q, docs in results.items()})
     if not per_query:
         raise ValueError("no query of the predictions has relevance judgements")
-    values = [scores[f"{measure}_{k}"] for scores in per_query.values()]
-    return round(sum(values) / len(values), 5)
+    return {q: float(scores[f"{measure}_{k}"]) for q, scores in per_query.items()}
 
 
 def sts_score(metric: str, gold: list[float], similarities: list[float]) -> float:
