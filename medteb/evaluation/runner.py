@@ -238,6 +238,9 @@ def run(config: RunConfig, on_progress: Callable[[str], None] = logger.info) -> 
         meta = model.mteb_model_meta
         outcomes = {o.name: o for o in skipped}
         outcomes.update(_evaluate(model, ready, config, on_progress))
+        from medteb.results.manifest import record_run  # run_manifest.yaml: how to re-run it
+
+        record_run(config, model, ready, outcomes.values())
     finally:  # a loaded model given to run() is handed back as it came
         if own_meta is not None:
             model.mteb_model_meta = own_meta
