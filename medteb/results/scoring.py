@@ -135,6 +135,10 @@ def score_predictions(predictions: str | os.PathLike, labels: str | os.PathLike,
         except MedtebError as err:
             problems.append(f"{name}: labels cannot be read: {' '.join(str(err).split())}")
             continue
+        if getattr(task, "labelled", True) is False:
+            problems.append(f"{name}: the data in {labels} has no labels (the public part of a "
+                            "hidden-label release); give the folder that has them")
+            continue
         found = check_coverage(task, saved, path.name)
         if found:
             problems += found
