@@ -1,0 +1,22 @@
+"""``medteb submit --check BASE``: the pull request check CI runs (medteb/results/pr_check.py)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def check_pr(args: argparse.Namespace) -> int:
+    """Print the pull request comment; list every problem on stderr and return 1 if any."""
+    from medteb.cli.submit import derived_files
+    from medteb.results.pr_check import check_pull_request
+
+    report = check_pull_request(
+        Path.cwd(), args.check, derive=derived_files,
+        predictions=Path(args.predictions) if args.predictions else None,
+        data_dir=args.data_dir)
+    print(report.to_markdown(), end="")
+    for problem in report.problems:
+        print(f"medteb: {problem}", file=sys.stderr)
+    return 0 if report.ok else 1
