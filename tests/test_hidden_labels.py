@@ -84,6 +84,13 @@ def test_predictions_on_public_data_score_as_on_the_labels(
     assert "Results written" not in out
     assert not list(tmp_path.glob("runs/*/*/*.json"))  # no score, not even a placeholder's
     assert len(list(tmp_path.glob("preds/*/*/*_predictions.json"))) == 3
+    from medteb.results.manifest import read_manifest
+
+    (folder,) = tmp_path.glob("preds/*/*")
+    manifest = read_manifest(folder)  # how the predictions were made, beside them
+    assert sorted(manifest.tasks) == sorted(TASKS)
+    assert all(t.score is None and t.data_revision.startswith("local-")
+               for t in manifest.tasks.values())
 
     assert main(["score", "preds", "--labels", str(labels), "--format", "json"]) == 0
     scored = json.loads(capsys.readouterr().out)["tasks"]

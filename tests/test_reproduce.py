@@ -117,4 +117,7 @@ def test_served_and_empty_manifests_cannot_be_rerun(in_tmp: Path) -> None:
         run_config(manifest.model_copy(update={"kind": "served"}), None, "out")
     with pytest.raises(MedtebError, match="the manifest records no scored task"):
         run_config(manifest.model_copy(update={"tasks": {}}), None, "out")
+    unscored = {"MedTEB-STS": manifest.tasks["MedTEB-STS"].model_copy(update={"score": None})}
+    with pytest.raises(MedtebError, match="the manifest records no scored task"):
+        run_config(manifest.model_copy(update={"tasks": unscored}), None, "out")
     assert MANIFEST_FILE == "run_manifest.yaml"

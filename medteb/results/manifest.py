@@ -59,7 +59,7 @@ class TaskRecord(BaseModel):
     data_revision: str
     eval_splits: list[str]
     main_score: str
-    score: float
+    score: float | None = None  # None: label-free data, predictions only (nothing scored)
 
 
 class RunManifest(BaseModel):
@@ -184,7 +184,8 @@ def build_manifest(config: Any, model: Any, tasks: Sequence[AbsTask],
     recorded = dict(previous.tasks) if previous is not None else {}
     for outcome in outcomes:
         task = by_name.get(outcome.name)
-        if task is None or outcome.score is None:
+        if task is None or (outcome.score is None
+                            and not getattr(outcome, "predictions_only", False)):
             continue
         recorded[outcome.name] = TaskRecord(
             data=outcome.data or "", data_revision=str(task.metadata.revision),
@@ -200,15 +201,20 @@ def record_run(config: Any, model: Any, tasks: Sequence[AbsTask],
                outcomes: Iterable[Any]) -> Path | None:
     """Write (or extend) the run's manifest beside its results; return its path.
 
-    Nothing is written when no task was scored. An unreadable earlier manifest is replaced:
-    it described results that the run just wrote again or that it cannot vouch for.
+    A run on label-free data (predictions only, nothing scored) writes it beside its
+    predictions instead; a run with neither writes nothing. An unreadable earlier manifest is
+    replaced: it described results that the run just wrote again or cannot vouch for.
     """
-    outcomes = list(outcomes)
-    if not any(o.score is not None for o in outcomes):
-        return None
     from medteb.results.layout import model_folder
 
-    path = model_folder(config.output_folder, model.mteb_model_meta) / MANIFEST_FILE
+    outcomes = list(outcomes)
+    if any(o.score is not None for o in outcomes):
+        root = config.output_folder
+    elif any(getattr(o, "predictions_only", False) for o in outcomes):
+        root = config.prediction_folder
+    else:
+        return None
+    path = model_folder(root, model.mteb_model_meta) / MANIFEST_FILE
     try:
         previous = read_manifest(path.parent) if path.is_file() else None
     except ResultsError:

@@ -103,12 +103,13 @@ def run_config(manifest: RunManifest, data_dir: str | os.PathLike | None,
     if manifest.kind == "served":
         raise MedtebError(f"{manifest.model_name} is a served model; its endpoint is not "
                           "recorded: re-run it with `medteb run -m api/...` by hand")
-    if not manifest.tasks:
+    scored = sorted(t for t, record in manifest.tasks.items() if record.score is not None)
+    if not scored:
         raise MedtebError(f"{manifest.model_name}: the manifest records no scored task")
-    if data_dir is None and all(t.data_revision.startswith("sample-")
-                                for t in manifest.tasks.values()):
+    if data_dir is None and all(manifest.tasks[t].data_revision.startswith("sample-")
+                                for t in scored):
         data_dir = "sample"
-    common = {"tasks": sorted(manifest.tasks), "data_dir": data_dir,
+    common = {"tasks": scored, "data_dir": data_dir,
               "output_folder": output_folder, "batch_size": manifest.batch_size,
               "overwrite_strategy": "always", "show_progress": False}
     if manifest.kind == "model":
@@ -153,10 +154,11 @@ def reproduce_entry(entry: str | os.PathLike, data_dir: str | os.PathLike | None
 
     folder = Path(entry)
     manifest = read_manifest(folder)
-    report = run(run_config(manifest, data_dir, output_folder), on_progress=on_progress)
+    config = run_config(manifest, data_dir, output_folder)
+    report = run(config, on_progress=on_progress)
     rerun_folder = Path(output_folder) / folder.parent.name / report.model_revision
     comparisons = []
-    for task in sorted(manifest.tasks):
+    for task in config.tasks:
         recorded = _main_score(folder / f"{task}.json")
         outcome = next((o for o in report.outcomes if o.name == task), None)
         rerun = None if outcome is None else outcome.score
