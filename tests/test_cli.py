@@ -46,7 +46,7 @@ def test_default_run_is_the_offline_demo(in_tmp: Path, capsys: pytest.CaptureFix
     (revision,) = list(folder.iterdir())
     files = sorted(p.name for p in revision.iterdir())
     assert files == ["MedTEB-Rerank.json", "MedTEB-Retrieval.json", "MedTEB-STS.json",
-                     "model_meta.json", "run_settings.jsonl"]
+                     "model_meta.json", "run_manifest.yaml", "run_settings.jsonl"]
     stored = json.loads((revision / "MedTEB-STS.json").read_text())
     assert stored["dataset_revision"].startswith("sample-")
     assert stored["scores"]["test"][0]["main_score"] == pytest.approx(sts / 100, abs=1e-4)

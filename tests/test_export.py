@@ -127,9 +127,14 @@ def test_hf_dataset_errors_write_nothing(tmp_path: Path, hub_folder: Path) -> No
     broken = tmp_path / "data" / "MedTEB-STS"
     shutil.copytree(SAMPLE_TASKS / "MedTEB-STS" / "sample", broken)
     (broken / "sts" / "test.jsonl").write_text('{"sentence1": "a", "sentence2": "b"}\n', "utf-8")
+    with pytest.raises(ExportError, match="has no labels .* export it with --public-only"):
+        export_hf_dataset(tmp_path / "data", tmp_path / "out")
+    (broken / "sts" / "test.jsonl").write_text(
+        '{"sentence1": "a", "sentence2": "b", "score": 1}\n{"sentence1": "c", "sentence2": "d"}\n',
+        "utf-8")
     from medteb.errors import DataValidationError
 
-    with pytest.raises(DataValidationError, match='line 1: missing "score"'):
+    with pytest.raises(DataValidationError, match='line 2: missing "score"'):
         export_hf_dataset(tmp_path / "data", tmp_path / "out")
     assert list((tmp_path / "out").iterdir()) == []  # no half-written task folder
 

@@ -87,7 +87,7 @@ def test_fresh_run_adds_one_row(repo: Path, run: Path, capsys: pytest.CaptureFix
     stored = folder_of(repo / "results")
     assert sorted(p.name for p in stored.iterdir()) == [
         "MedTEB-Rerank.json", "MedTEB-Retrieval.json", "MedTEB-STS.json", "model_meta.json",
-        "run_settings.jsonl", "submission.yaml"]
+        "run_manifest.yaml", "run_settings.jsonl", "submission.yaml"]
     sts = json.loads((stored / "MedTEB-STS.json").read_text())
     assert sts["medteb_provenance"].startswith("reproduced with `medteb run` (mteb 2.26.24)")
     assert "setting: sample\n" in (stored / "submission.yaml").read_text()

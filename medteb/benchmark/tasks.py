@@ -60,6 +60,8 @@ class MedtebTaskMixin:
 
     definition: ClassVar[TaskDefinition]
     metadata: TaskMetadata
+    #: False once data without labels is loaded (a hidden-label release; docs/data_format.md)
+    labelled: bool = True
     data_dir: str | os.PathLike | None
     data_source: DataSource | None
 
@@ -108,6 +110,7 @@ class MedtebRetrievalTask(MedtebTaskMixin, AbsTaskRetrieval):
 
     def _read_split(self, folder: Path, split: str) -> tuple[RetrievalSplitData, str]:
         data = read_retrieval(folder, split, reranking=self.metadata.type == "Reranking")
+        self.labelled = self.labelled and data.labelled
         return RetrievalSplitData(
             corpus=Dataset.from_list(data.corpus),
             queries=Dataset.from_list(data.queries),
@@ -121,6 +124,7 @@ class MedtebSTSTask(MedtebTaskMixin, AbsTaskSTS):
 
     def _read_split(self, folder: Path, split: str) -> tuple[Dataset, str]:
         data = read_sts(folder, split, self.definition.score_range)
+        self.labelled = self.labelled and data.labelled
         return Dataset.from_list(data.rows), data.revision
 
 

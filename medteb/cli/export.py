@@ -29,6 +29,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                      help="tasks to export (default: every MedTEB task found in --data-dir)")
     hub.add_argument("--overwrite", action="store_true",
                      help="replace existing OUT/<TaskName> folders")
+    hub.add_argument("--public-only", action="store_true",
+                     help="leave every label out (qrels, STS scores): the part of a "
+                          "hidden-label release that may be published (docs/maintaining.md)")
     hub.set_defaults(func=_hf_dataset)
 
     pr = commands.add_parser(
@@ -61,7 +64,7 @@ def _hf_dataset(args: argparse.Namespace) -> int:
     from medteb.export.hf_dataset import export_hf_dataset
 
     exported = export_hf_dataset(args.data_dir, args.out, args.tasks, overwrite=args.overwrite,
-                                 progress=_say)
+                                 progress=_say, public_only=args.public_only)
     print(f"wrote {len(exported)} dataset folder(s) under {args.out}; upload each as one Hugging "
           "Face dataset (docs/upstreaming.md)")
     return 0

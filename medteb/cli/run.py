@@ -120,8 +120,15 @@ def _run(args: argparse.Namespace) -> int:
     print(report.to_markdown())
     for note in report.notes:
         print(note)
-    print(f"Results written to {report.output_folder}/ (not the leaderboard's results/: add "
-          f"them with `medteb submit {report.output_folder}`)")
+    if any(o.score is not None for o in report.outcomes):
+        print(f"Results written to {report.output_folder}/ (not the leaderboard's results/: add "
+              f"them with `medteb submit {report.output_folder}`)")
     if args.prediction_folder:
         print(f"Predictions written to {args.prediction_folder}/<org__model>/<revision>/")
-    return 1 if any(o.failed for o in report.outcomes) else 0
+    if any(o.failed for o in report.outcomes):
+        return 1
+    unscored = [o.name for o in report.outcomes if o.predictions_only]
+    if unscored:  # exit 3: predictions were written, but no score exists (docs/data_format.md)
+        print(f"Not scored (no labels in the data): {', '.join(unscored)}; exit status 3")
+        return 3
+    return 0

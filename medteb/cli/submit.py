@@ -19,7 +19,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                     "nothing is written: every problem is listed and the exit status is 1. "
                     "Recommended: pass --predictions with the run's --prediction-folder so that "
                     "the scores are recomputed and verified. See docs/submitting_results.md.")
-    parser.add_argument("path", help="the run's output folder (or one <org__model>/<revision>)")
+    parser.add_argument("path", nargs="?",
+                        help="the run's output folder (or one <org__model>/<revision>)")
+    parser.add_argument("--check", metavar="BASE", default=None,
+                        help="CI: check that HEAD's changes since the git ref BASE are exactly "
+                             "what `medteb submit` writes from the entries they add (see "
+                             "docs/maintaining.md); prints the pull request comment")
     parser.add_argument("--setting", choices=SETTINGS, default=None,
                         help="zero-shot or fine-tuned (required for benchmark data; results on "
                              "the bundled sample always go to the 'sample' board)")
@@ -50,6 +55,12 @@ def _submit(args: argparse.Namespace) -> int:
     from medteb.results.outputs import derived_files
     from medteb.results.submit import SubmitOptions, plan_submission
 
+    if args.check is not None:  # the pull request check: medteb/cli/submit_check.py
+        from medteb.cli.submit_check import check_pr
+
+        return check_pr(args, derived_files)
+    if args.path is None:
+        raise MedtebError("give PATH, a run's output folder (or --check BASE in CI)")
     results = Path(args.results)
     if not results.is_dir():
         raise MedtebError(

@@ -69,6 +69,7 @@ class TaskOutcome:
     failed: str | None = None
     result_path: Path | None = None
     cached: bool = False
+    predictions_only: bool = False  # label-free data: predictions written, nothing scored
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,8 @@ class RunReport:
             if o.score is not None:
                 cell = f"{100 * o.score:.2f}"
             else:
-                cell = "skipped" if o.skipped else "failed"
+                cell = "not scored" if o.predictions_only else (
+                    "skipped" if o.skipped else "failed")
             detail = o.skipped or o.failed or o.data or ""
             if o.failed and o.data:
                 detail = f"{o.failed} ({o.data})"
@@ -231,13 +233,16 @@ def run(config: RunConfig, on_progress: Callable[[str], None] = logger.info) -> 
         reasons = "; ".join(f"{o.name}: {o.skipped}" if not o.skipped.startswith(o.name)
                             else o.skipped for o in skipped if o.skipped)
         raise DataUnavailableError(f"no task has data to evaluate. {reasons}")
-
+    from medteb.evaluation.hidden_labels import require_prediction_folder
     from medteb.models.kinds import RunNotes
+    from medteb.results.manifest import record_run  # run_manifest.yaml: how to re-run it
 
+    require_prediction_folder(ready, config.prediction_folder)  # before the model loads
     model = load_run_model(config.model, config.model_revision, config.device)
     filed = _filed_as(model, ready, on_progress)
     outcomes = {o.name: o for o in skipped}
     outcomes.update(_evaluate(filed, ready, config, on_progress))
+    record_run(config, filed, ready, outcomes.values())
     meta = filed.mteb_model_meta
     order = config.tasks or list(load_definitions())
     return RunReport(
@@ -273,6 +278,13 @@ def _evaluate(model: Any, ready: Sequence[AbsTask], config: RunConfig,
                 and not (predictions / task.prediction_file_name).is_file()):
             on_progress(f"  no saved predictions in {predictions}: evaluating again to write them")
             strategy = "always"
+        if not getattr(task, "labelled", True):  # a hidden-label release: predictions only
+            from medteb.evaluation.hidden_labels import predict_only
+
+            outcomes[name] = TaskOutcome(name, task.metadata.main_score, data=_data_label(task),
+                                         **predict_only(evaluated, task, predictions,
+                                                        encode_kwargs, config.show_progress))
+            continue
         path = cache.get_task_result_path(name, meta)
         before = _stat(path)
         try:

@@ -146,10 +146,18 @@ def dataset_card(definition: TaskDefinition, configs: Sequence[str], splits: Seq
     )
 
 
-def _export_task(definition: TaskDefinition, source_folder: Path, target: Path) -> ExportedTask:
+def _export_task(definition: TaskDefinition, source_folder: Path, target: Path,
+                 public_only: bool = False) -> ExportedTask:
+    from medteb.export.public import PUBLIC_NOTE, has_labels, without_labels
+
     splits = list(definition.metadata["eval_splits"])
     build: Callable = _sts_tables if definition.type == "STS" else _retrieval_tables
     per_split = {split: build(definition, source_folder, split) for split in splits}
+    if not public_only and not all(has_labels(t) for t, _ in per_split.values()):
+        raise ExportError(f"{definition.name}: {source_folder} has no labels (the public part "
+                          "of a hidden-label release); export it with --public-only")
+    if public_only:  # a hidden-label release: no label leaves the maintainer's folder
+        per_split = {s: (without_labels(t), rev) for s, (t, rev) in per_split.items()}
     revision = "-".join(rev for _, rev in per_split.values())
     configs = list(next(iter(per_split.values()))[0])
     rows = {_config_name(name): sum(len(t[name][0]) for t, _ in per_split.values())
@@ -160,7 +168,8 @@ def _export_task(definition: TaskDefinition, source_folder: Path, target: Path) 
             for name, (table_rows, columns) in tables.items():
                 _write_parquet(staging / name / SPLIT_FILE.format(split=split), table_rows,
                                columns)
-        card = dataset_card(definition, configs, splits, rows, revision)
+        card = dataset_card(definition, configs, splits, rows, revision) + (
+            PUBLIC_NOTE if public_only else "")
         (staging / "README.md").write_text(card, encoding="utf-8")
         (staging / "medteb_export.json").write_text(json.dumps(
             {"task": definition.name, "source_revision": revision, "rows": rows}, indent=2,
@@ -172,7 +181,8 @@ def _export_task(definition: TaskDefinition, source_folder: Path, target: Path) 
 
 def export_hf_dataset(data_dir: str | os.PathLike, out: str | os.PathLike,
                       tasks: Sequence[str] | None = None, *, overwrite: bool = False,
-                      progress: Callable[[str], None] | None = None) -> list[ExportedTask]:
+                      progress: Callable[[str], None] | None = None,
+                      public_only: bool = False) -> list[ExportedTask]:
     """Write MedTEB tasks from a data directory (or ``"sample"``) as Hub dataset folders.
 
     Args:
@@ -181,6 +191,8 @@ def export_hf_dataset(data_dir: str | os.PathLike, out: str | os.PathLike,
         tasks: the tasks to export; ``None`` exports every MedTEB task present in ``data_dir``.
         overwrite: replace existing ``out/<TaskName>`` folders.
         progress: called with one line per task as it is written.
+        public_only: leave every label out (qrels, STS scores): the part of a hidden-label
+            release that may be published (:mod:`medteb.export.public`).
 
     Returns:
         The exported tasks, in benchmark order.
@@ -212,7 +224,8 @@ def export_hf_dataset(data_dir: str | os.PathLike, out: str | os.PathLike,
     exported = []
     for definition in chosen:
         target = root / definition.name
-        exported.append(_export_task(definition, sources[definition.name], target))
+        exported.append(_export_task(definition, sources[definition.name], target,
+                                     public_only))
         if progress is not None:
             counts = ", ".join(f"{k} {v}" for k, v in exported[-1].rows.items())
             progress(f"{definition.name}: {counts} -> {target}")

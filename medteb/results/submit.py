@@ -33,13 +33,14 @@ from medteb.results.layout import (
     SUBMISSION_FILE,
     Submission,
 )
+from medteb.results.manifest import MANIFEST_FILE
 from medteb.results.revisions import check_revisions, sample_apart
 
 # Letters, digits, '.', '_', '-': nothing that leaves results/ or means something in markdown.
 _PART = r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}"
 NAME_RE = re.compile(rf"{_PART}(/{_PART})?")
 REVISION_RE = re.compile(_PART)
-_COPIED = ("model_meta.json", "run_settings.jsonl", SPEED_FILE)
+_COPIED = ("model_meta.json", "run_settings.jsonl", MANIFEST_FILE, SPEED_FILE)
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,8 @@ class RetrievalData:
         relevant_docs: query id -> {corpus id: graded relevance}.
         top_ranked: query id -> candidate corpus ids (reranking only).
         revision: content hash of the files read.
+        labelled: False for a hidden-label release (no ``qrels/``): every query is kept and
+            ``relevant_docs`` is empty; such data yields predictions, never scores.
     """
 
     corpus: list[dict[str, str]]
@@ -44,14 +46,17 @@ class RetrievalData:
     relevant_docs: dict[str, dict[str, int]]
     top_ranked: dict[str, list[str]] | None
     revision: str
+    labelled: bool = True
 
 
 @dataclass
 class STSData:
-    """An STS split, validated: rows of ``{"sentence1", "sentence2", "score"}``."""
+    """An STS split, validated: rows of ``{"sentence1", "sentence2", "score"}`` (no ``score``
+    when ``labelled`` is False: a hidden-label release, whose pairs carry no score at all)."""
 
     rows: list[dict[str, Any]]
     revision: str
+    labelled: bool = True
 
 
 @dataclass
@@ -236,22 +241,31 @@ def read_retrieval(task_dir: Path, split: str, *, reranking: bool) -> RetrievalD
     corpus = _read_texts(task_dir / "corpus.jsonl", task_dir, problems, with_title=True)
     queries = _read_texts(task_dir / "queries.jsonl", task_dir, problems, with_title=False)
     qrels_path = task_dir / "qrels" / f"{split}.tsv"
-    qrels = _read_qrels(qrels_path, task_dir, problems, set(queries), set(corpus))
+    # queries but no qrels/ at all: a hidden-label release (an empty folder lacks both)
+    labelled = (task_dir / "qrels").exists() or not (task_dir / "queries.jsonl").is_file()
+    qrels = (_read_qrels(qrels_path, task_dir, problems, set(queries), set(corpus))
+             if labelled else {})
     top_ranked = None
     if reranking:
         top_ranked = _read_top_ranked(task_dir / "top_ranked" / f"{split}.jsonl", task_dir,
                                       problems, set(queries), set(corpus))
-    _check_positives(task_dir, split, queries, qrels, top_ranked, problems)
+    if labelled:
+        _check_positives(task_dir, split, queries, qrels, top_ranked, problems)
+    elif top_ranked is not None:
+        for qid in (q for q in queries if q not in top_ranked):
+            problems.add(f'query "{qid}"', f"has no candidate list in top_ranked/{split}.jsonl")
     problems.raise_if_any(task_dir)
-    files = [task_dir / "corpus.jsonl", task_dir / "queries.jsonl", qrels_path]
+    files = [task_dir / "corpus.jsonl", task_dir / "queries.jsonl"]
+    files += [qrels_path] if labelled else []
     if reranking:
         files.append(task_dir / "top_ranked" / f"{split}.jsonl")
     return RetrievalData(
         corpus=list(corpus.values()),
-        queries=[q for qid, q in queries.items() if qid in qrels],
+        queries=[q for qid, q in queries.items() if qid in qrels or not labelled],
         relevant_docs=qrels,
         top_ranked=top_ranked,
         revision=_content_hash(files, task_dir),
+        labelled=labelled,
     )
 
 
@@ -297,10 +311,16 @@ def read_sts(task_dir: Path, split: str, score_range: tuple[float, float]) -> ST
     path = task_dir / "sts" / f"{split}.jsonl"
     low, high = score_range
     rows = []
-    for where, _, obj in _json_objects(path, task_dir, problems):
+    objects = list(_json_objects(path, task_dir, problems))
+    labelled = not objects or any("score" in obj for _, _, obj in objects)
+    for where, _, obj in objects:  # no pair with a score at all: a hidden-label release
         s1 = _string_field(obj, "sentence1", where, problems)
         s2 = _string_field(obj, "sentence2", where, problems)
         score = obj.get("score")
+        if not labelled:
+            if s1 is not None and s2 is not None:
+                rows.append({"sentence1": s1, "sentence2": s2})
+            continue
         if score is None:
             problems.add(where, 'missing "score"')
             continue
@@ -317,4 +337,4 @@ def read_sts(task_dir: Path, split: str, score_range: tuple[float, float]) -> ST
     if path.is_file() and not rows and not problems.items:
         problems.add(f"sts/{split}.jsonl", "no sentence pairs")
     problems.raise_if_any(task_dir)
-    return STSData(rows=rows, revision=_content_hash([path], task_dir))
+    return STSData(rows=rows, revision=_content_hash([path], task_dir), labelled=labelled)

@@ -1,0 +1,261 @@
+"""``medteb submit --check BASE``: is a pull request exactly what ``medteb submit`` would write?
+
+A submission pull request may only add new ``results/<org__model>/<revision>/`` folders and the
+files ``medteb submit`` regenerates from them (``leaderboard.md`` and its figure, ``site/``).
+:func:`check_pull_request` compares the checkout's ``HEAD`` with ``BASE`` (a git ref):
+
+1. every changed path is classified: a file of a new entry (name allowed, at most
+   :data:`MAX_FILE_BYTES`), a regenerated file, or a problem (an edited or removed existing
+   entry, an unexpected file, a change outside ``results/``, ``leaderboard.*`` and ``site/``);
+2. ``BASE``'s ``results/``, leaderboard and site are extracted to a scratch folder, and each
+   new entry is submitted there again with :func:`medteb.results.submit.plan_submission`
+   (schema, settings, revisions; scores recomputed when ``predictions`` is given) and
+   :func:`medteb.results.commit.commit_submission`;
+3. every file the pull request adds or regenerates must be byte-identical to the scratch
+   folder's: a hand-edited leaderboard, result or page is one line each.
+
+Every problem is collected and reported at once (:class:`PrCheckReport`).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import subprocess
+import tarfile
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from medteb.errors import MedtebError, SubmissionError
+
+MAX_FILE_BYTES = 10 * 1024 * 1024
+#: the files of an entry besides its ``<TaskName>.json`` results
+ENTRY_FILES = ("model_meta.json", "run_settings.jsonl", "run_manifest.yaml", "submission.yaml",
+               "MedTEB-Speed.json")
+DERIVED = re.compile(r"leaderboard\.(md|png|svg)|site/.+")
+_STATUS = {"M": "edits", "D": "removes", "A": "adds to", "T": "changes the type of"}
+
+
+@dataclass(frozen=True)
+class NewEntry:
+    """An entry the pull request adds, as the regenerated leaderboard shows it."""
+
+    folder: str
+    setting: str
+    row: dict[str, Any]
+    top: dict[str, Any] | None  # the board's first row before the pull request
+
+
+@dataclass(frozen=True)
+class PrCheckReport:
+    """The outcome of the check: the new entries and every problem, one line each."""
+
+    base: str
+    entries: tuple[NewEntry, ...] = ()
+    problems: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"base": self.base, "ok": self.ok, "problems": list(self.problems),
+                "entries": [{"folder": e.folder, "setting": e.setting, "row": e.row,
+                             "top": e.top} for e in self.entries]}
+
+    def to_markdown(self) -> str:
+        """The pull request comment: the verdict, problems, new entries beside the top."""
+        lines = [f"**MedTEB submission check** against `{self.base}`: "
+                 + ("passed" if self.ok else f"{len(self.problems)} problem(s)"), ""]
+        lines += [f"- {p}" for p in self.problems]
+        if self.entries:
+            lines += ["", "| Board | Model | Rank | Avg | CMedQA avg | New-task avg |",
+                      "|---|---|---:|---:|---:|---:|"]
+            for e in self.entries:
+                for label, row in (("new", e.row), ("current top", e.top)):
+                    if row is not None:
+                        lines.append(f"| {e.setting} | {row['model']} ({label}) | "
+                                     f"{row['rank'] or '–'} | "
+                                     + " | ".join(_pct(row.get(k)) for k in
+                                                  ("Avg", "CMedQA avg", "New-task avg")) + " |")
+        return "\n".join(lines) + "\n"
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}"
+
+
+def _git(repo: Path, *args: str) -> bytes:
+    done = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, check=False)
+    if done.returncode != 0:
+        raise MedtebError(f"git {' '.join(args)} failed: "
+                          f"{' '.join(done.stderr.decode(errors='replace').split())}")
+    return done.stdout
+
+
+def changed_paths(repo: Path, base: str) -> list[tuple[str, str]]:
+    """(status letter, path) of every file ``HEAD`` changes since its merge base with ``base``."""
+    out = _git(repo, "diff", "--name-status", "--no-renames", "-z", f"{base}...HEAD")
+    parts = out.decode().split("\0")
+    return [(parts[i][0], parts[i + 1]) for i in range(0, len(parts) - 1, 2)]
+
+
+def check_pull_request(repo: str | Path, base: str,
+                       derive: Callable[[Path, Path, Path | None], dict[Path, bytes]],
+                       predictions: Path | None = None,
+                       data_dir: str | None = None) -> PrCheckReport:
+    """Check ``HEAD`` of ``repo`` against ``base`` (see the module docstring).
+
+    Args:
+        derive: (results, leaderboard.md, site or None) -> the regenerated files by path, as
+            ``medteb submit`` writes them (the CLI passes its own).
+        predictions, data_dir: as ``medteb submit``'s, to recompute the scores.
+
+    Raises:
+        MedtebError: not a git repository, or ``base`` unknown.
+    """
+    repo = Path(repo)
+    _git(repo, "rev-parse", "--verify", f"{base}^{{commit}}")
+    problems: list[str] = []
+    new: dict[str, list[str]] = {}
+    touched: list[str] = []
+    for status, path in changed_paths(repo, base):
+        parts = path.split("/")
+        if parts[0] == "results":
+            entry = "/".join(parts[1:3])
+            if len(parts) != 4:
+                problems.append(f"{path}: unexpected file (results/ holds "
+                                "<org__model>/<revision>/<file>)")
+            elif _exists(repo, base, f"results/{entry}"):
+                problems.append(f"{path}: {_STATUS.get(status, 'changes')} the existing entry "
+                                f"{entry} (a submission only adds new entries)")
+            else:
+                new.setdefault(entry, []).append(parts[3])
+                _check_added(repo / path, path, problems)
+        elif DERIVED.fullmatch(path):
+            touched.append(path)
+        else:
+            problems.append(f"{path}: changed outside results/, leaderboard.* and site/ (a "
+                            "submission changes nothing else)")
+    if not new:
+        problems.append("no new entry under results/")
+        return PrCheckReport(base, (), tuple(problems))
+    with tempfile.TemporaryDirectory(prefix="medteb-check-") as scratch:
+        root = Path(scratch)
+        _extract_base(repo, base, root)
+        site = root / "site" if (root / "site").is_dir() else None
+        entries = _resubmit(repo, root, sorted(new), predictions, data_dir, site, derive,
+                            problems)
+        if entries is not None:
+            expected = {f"results/{e}/{name}" for e in new for name in _listing(root, e)}
+            expected |= {p.relative_to(root).as_posix() for p in _derived_paths(root)}
+            for path in sorted(expected | {f"results/{e}/{n}" for e in new for n in new[e]}
+                               | set(touched)):
+                _compare(repo / path, root / path, path, problems)
+    return PrCheckReport(base, tuple(entries or ()), tuple(problems))
+
+
+def _exists(repo: Path, base: str, path: str) -> bool:
+    return bool(_git(repo, "ls-tree", "--name-only", base, "--", path).strip())
+
+
+def _check_added(file: Path, path: str, problems: list[str]) -> None:
+    name = file.name
+    if name not in ENTRY_FILES and not (name.endswith(".json") and "/" not in name):
+        problems.append(f"{path}: unexpected file (an entry holds <TaskName>.json and "
+                        f"{', '.join(ENTRY_FILES)})")
+    elif file.is_file() and file.stat().st_size > MAX_FILE_BYTES:
+        problems.append(f"{path}: {file.stat().st_size / 2**20:.1f} MB, over the "
+                        f"{MAX_FILE_BYTES // 2**20} MB limit")
+
+
+def _extract_base(repo: Path, base: str, root: Path) -> None:
+    names = _git(repo, "ls-tree", "--name-only", base).decode().split("\n")
+    wanted = [n for n in names if n in ("results", "site") or DERIVED.fullmatch(n)]
+    data = _git(repo, "archive", "--format=tar", base, "--", *wanted)
+    with tarfile.open(fileobj=io.BytesIO(data)) as archive:
+        archive.extractall(root, filter="data")
+    (root / "results").mkdir(exist_ok=True)
+
+
+def _resubmit(repo: Path, root: Path, entries: list[str], predictions: Path | None,
+              data_dir: str | None, site: Path | None,
+              derive: Callable[[Path, Path, Path | None], dict[Path, bytes]],
+              problems: list[str]) -> list[NewEntry] | None:
+    """Submit each new entry into the base copy at ``root``; None when one is refused."""
+    from medteb.results.commit import commit_submission
+    from medteb.results.layout import read_submission
+    from medteb.results.submit import SubmitOptions, plan_submission
+
+    plans = []
+    for entry in entries:
+        folder = repo / "results" / entry
+        try:
+            declared = read_submission(folder)
+        except MedtebError as err:
+            problems.append(f"results/{entry}: {err}")
+            continue
+        options = SubmitOptions(
+            setting=None if declared.setting == "sample" else declared.setting,
+            training_datasets=declared.training_datasets or ["none"],
+            predictions=predictions, data_dir=data_dir)
+        try:
+            plans.append(plan_submission(folder, root / "results", options))
+        except SubmissionError as err:
+            problems += [f"results/{entry}: {p}" for p in err.problems]
+    if len(plans) != len(entries):
+        return None
+    before = _board_tops(root / "results")
+    for plan in plans:
+        commit_submission(plan, root / "results",
+                          lambda: derive(root / "results", root / "leaderboard.md", site))
+    return _new_rows(root / "results", entries, before)
+
+
+def _board_tops(results: Path) -> dict[str, dict[str, Any] | None]:
+    from medteb.results.layout import load_entries
+    from medteb.results.leaderboard import Leaderboard
+
+    board = Leaderboard.from_entries(load_entries(results)[0], figure=None)
+    return {b.setting: (b.rows[0].to_dict(b.ranks()[0]) if b.rows else None)
+            for b in board.boards}
+
+
+def _new_rows(results: Path, entries: list[str],
+              tops: dict[str, dict[str, Any] | None]) -> list[NewEntry]:
+    from medteb.results.layout import load_entries
+    from medteb.results.leaderboard import Leaderboard
+
+    board = Leaderboard.from_entries(load_entries(results)[0], figure=None)
+    rows = []
+    for b in board.boards:
+        for row, rank in zip(b.rows, b.ranks(), strict=True):
+            if row.folder in entries:
+                rows.append(NewEntry(row.folder, b.setting, row.to_dict(rank), tops[b.setting]))
+    return rows
+
+
+def _listing(root: Path, entry: str) -> list[str]:
+    folder = root / "results" / entry
+    return sorted(p.name for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
+
+
+def _derived_paths(root: Path) -> list[Path]:
+    found = [root / f"leaderboard.{ext}" for ext in ("md", "png", "svg")]
+    found += [p for p in (root / "site").rglob("*") if p.is_file()] if (root / "site").is_dir() \
+        else []
+    return [p for p in found if p.is_file()]
+
+
+def _compare(submitted: Path, expected: Path, path: str, problems: list[str]) -> None:
+    if not expected.is_file():
+        if submitted.is_file():
+            problems.append(f"{path}: not written by `medteb submit` (remove it)")
+        return
+    if not submitted.is_file():
+        problems.append(f"{path}: missing; `medteb submit` writes it")
+    elif submitted.read_bytes() != expected.read_bytes():
+        problems.append(f"{path}: differs from what `medteb submit` writes (edited by hand?)")

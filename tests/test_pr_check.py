@@ -1,0 +1,146 @@
+"""``medteb submit --check BASE`` on a synthetic pull request in a temporary git repository."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from medteb.cli import main
+from tests.conftest import copy_seeded_results
+
+
+def _git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True,
+                          text=True).stdout
+
+
+@pytest.fixture(scope="module")
+def run_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One bm25-zh run on the sample with its predictions (outside the repository)."""
+    import os
+
+    root = tmp_path_factory.mktemp("run")
+    cwd = os.getcwd()
+    os.chdir(root)
+    try:
+        assert main(["run", "-m", "bm25-zh", "--data-dir", "sample", "-t", "MedTEB-Retrieval",
+                     "MedTEB-Rerank", "MedTEB-STS", "--prediction-folder", "preds",
+                     "-v", "0"]) == 0
+    finally:
+        os.chdir(cwd)
+    return root
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A MedTEB checkout's results/, leaderboard and site on branch main, one commit."""
+    from medteb.cli.common import regenerate_leaderboard
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    copy_seeded_results(repo)
+    regenerate_leaderboard(repo / "results", repo / "leaderboard.md")  # with the figure
+    (repo / "README.md").write_text("MedTEB\n")
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "add", "-A")
+    _git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "base")
+    _git(repo, "checkout", "-qb", "pr")
+    monkeypatch.chdir(repo)
+    return repo
+
+
+def _commit(repo: Path) -> None:
+    _git(repo, "add", "-A")
+    _git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "pr")
+
+
+def _submit(run_folder: Path) -> None:
+    assert main(["submit", str(run_folder / "runs"), "--predictions",
+                 str(run_folder / "preds")]) == 0
+
+
+def test_a_good_submission_passes(repo: Path, run_folder: Path,
+                                  capsys: pytest.CaptureFixture) -> None:
+    _submit(run_folder)
+    _commit(repo)
+    capsys.readouterr()
+    assert main(["submit", "--check", "main", "--predictions", str(run_folder / "preds")]) == 0
+    out = capsys.readouterr().out
+    assert "**MedTEB submission check** against `main`: passed" in out
+    assert "| sample | medteb/bm25-zh (new) | – | – | – | 55.81 |" in out
+
+
+def test_every_problem_of_a_bad_submission_one_line_each(
+        repo: Path, run_folder: Path, capsys: pytest.CaptureFixture) -> None:
+    existing = sorted(p for p in (repo / "results").glob("*/*") if p.is_dir())
+    _submit(run_folder)
+    (new,) = [p for p in (repo / "results").glob("*/*") if p.is_dir() and p not in existing]
+    # the bad parts: an edited and a removed entry, an unexpected and an oversized file, a
+    # hand-edited leaderboard, a hand-edited score, a change outside results/
+    edited = next(existing[0].glob("*.json"))
+    edited.write_text(edited.read_text().replace("0", "1", 1))
+    shutil.rmtree(existing[1])
+    (new / "notes.txt").write_text("hello")
+    (new / "MedTEB-Extra.json").write_bytes(b" " * (10 * 2**20 + 1))
+    board = repo / "leaderboard.md"
+    board.write_text(board.read_text().replace("medteb/bm25-zh", "medteb/bm25-zh (best!)", 1))
+    score = new / "MedTEB-STS.json"
+    score.write_text(score.read_text().replace('"main_score": 0', '"main_score": 0.9', 1))
+    (repo / "README.md").write_text("changed\n")
+    _commit(repo)
+    capsys.readouterr()
+    assert main(["submit", "--check", "main"]) == 1
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("medteb: ")]
+    rel = lambda p: p.relative_to(repo).as_posix()  # noqa: E731
+    expected = [
+        f"{rel(edited)}: edits the existing entry {rel(existing[0])[8:]}",
+        f"{rel(existing[1])}/", "removes the existing entry",
+        f"{rel(new)}/notes.txt: unexpected file",
+        f"{rel(new)}/MedTEB-Extra.json: 10.0 MB, over the 10 MB limit",
+        "README.md: changed outside results/, leaderboard.* and site/",
+    ]
+    for text in expected:
+        assert any(text in line for line in err), (text, err)
+    assert len(err) == len(set(err))  # one line per problem, none twice
+
+
+def test_a_hand_edited_leaderboard_or_score_is_caught(repo: Path, run_folder: Path,
+                                                      capsys: pytest.CaptureFixture) -> None:
+    import json
+
+    _submit(run_folder)
+    (new,) = [p for p in (repo / "results").glob("*/*") if p.is_dir()
+              and _git(repo, "status", "--porcelain", str(p))]
+    board = repo / "leaderboard.md"
+    as_written = board.read_text()
+    board.write_text(as_written + "\n<!-- edited -->\n")
+    _commit(repo)
+    preds = ["--predictions", str(run_folder / "preds")]
+    capsys.readouterr()
+    assert main(["submit", "--check", "main", *preds]) == 1
+    err = capsys.readouterr().err
+    assert err == "medteb: leaderboard.md: differs from what `medteb submit` writes (edited " \
+                  "by hand?)\n"
+    board.write_text(as_written)
+    score = new / "MedTEB-STS.json"
+    data = json.loads(score.read_text())
+    data["scores"]["test"][0]["main_score"] += 0.1
+    score.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    _git(repo, "reset", "-q", "--soft", "main")
+    _commit(repo)
+    assert main(["submit", "--check", "main", *preds]) == 1
+    err = capsys.readouterr().err
+    assert "MedTEB-STS.json: claimed main score" in err  # recomputed from the predictions
+    assert "leaderboard.md" not in err and err.count("medteb: ") == 1
+
+
+def test_no_new_entry_and_unknown_base(repo: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["submit", "--check", "main"]) == 1
+    assert "medteb: no new entry under results/" in capsys.readouterr().err
+    assert main(["submit", "--check", "no-such-ref"]) == 2
+    assert "git rev-parse --verify no-such-ref^{commit} failed" in capsys.readouterr().err
+    assert main(["submit"]) == 2
+    assert "give PATH, a run's output folder" in capsys.readouterr().err
