@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from medteb.contamination.index import KINDS, ContaminationError, TestIndex
+from medteb.contamination.index import KINDS, AuditIndex, ContaminationError
 from medteb.contamination.report import MATCHES, ContaminationReport, Example
 from medteb.contamination.scan import Evidence, ScanResult, scan_shard
 from medteb.contamination.training import Shard
@@ -19,7 +19,7 @@ class RaySpec:
     address: str | None = None
 
 
-def scan_local(index: TestIndex, shards: Sequence[Shard], encoding: str,
+def scan_local(index: AuditIndex, shards: Sequence[Shard], encoding: str,
                progress: bool = True) -> ScanResult:
     """Scan every shard in this process, with a progress bar over bytes."""
     from tqdm import tqdm
@@ -33,7 +33,7 @@ def scan_local(index: TestIndex, shards: Sequence[Shard], encoding: str,
     return result
 
 
-def run_audit(index: TestIndex, shards: Sequence[Shard], *, encoding: str = "utf-8",
+def run_audit(index: AuditIndex, shards: Sequence[Shard], *, encoding: str = "utf-8",
               ray: RaySpec | None = None, progress: bool = True) -> ContaminationReport:
     """Scan ``shards`` against ``index`` (here, or on Ray workers) and build the report.
 
@@ -61,7 +61,7 @@ def _location(shards: Sequence[Shard], lines: Mapping[int, int], evidence: Evide
     return f"{shard.path} line {before + evidence.record}"
 
 
-def build_report(index: TestIndex, shards: Sequence[Shard], result: ScanResult,
+def build_report(index: AuditIndex, shards: Sequence[Shard], result: ScanResult,
                  files: tuple[str, ...]) -> ContaminationReport:
     """Turn merged scan results into the report (ids in test-file order)."""
     tasks = sorted({item.task for item in index.items})

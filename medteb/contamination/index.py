@@ -60,7 +60,7 @@ class MatchSettings:
 
 
 @dataclass(frozen=True)
-class TestItem:
+class AuditedText:
     """One test text: ``kind`` is ``"queries"`` or ``"documents"``."""
 
     task: str
@@ -70,7 +70,7 @@ class TestItem:
 
 
 @dataclass
-class TestIndex:
+class AuditIndex:
     """Every test text of the audited tasks, indexed (sent once to each Ray worker).
 
     Attributes:
@@ -84,7 +84,7 @@ class TestIndex:
     """
 
     settings: MatchSettings
-    items: list[TestItem]
+    items: list[AuditedText]
     norms: list[str]
     exact: dict[str, list[int]]
     postings: dict[str, list[int]]
@@ -98,8 +98,8 @@ def ngrams(text: str, n: int) -> set[str]:
     return {text[i:i + n] for i in range(len(text) - n + 1)}
 
 
-def build_index(items: Sequence[TestItem], pairs: Iterable[tuple[int, int]],
-                settings: MatchSettings) -> TestIndex:
+def build_index(items: Sequence[AuditedText], pairs: Iterable[tuple[int, int]],
+                settings: MatchSettings) -> AuditIndex:
     """Index ``items``; ``pairs`` are (query item, positive document item) positions.
 
     Items whose text normalises to nothing are left out of matching (nothing to find).
@@ -125,33 +125,33 @@ def build_index(items: Sequence[TestItem], pairs: Iterable[tuple[int, int]],
     positives: dict[int, list[int]] = {}
     for query, document in pairs:
         positives.setdefault(query, []).append(document)
-    return TestIndex(settings, list(items), norms, exact, postings, grams, edits, positives)
+    return AuditIndex(settings, list(items), norms, exact, postings, grams, edits, positives)
 
 
-def index_from_tasks(tasks: Mapping[str, object], settings: MatchSettings) -> TestIndex:
+def index_from_tasks(tasks: Mapping[str, object], settings: MatchSettings) -> AuditIndex:
     """Index loaded task data: ``{task name: RetrievalData | STSData}``.
 
     Retrieval/Reranking tasks contribute their queries, corpus and (query, document) pairs with
     a score > 0; an STS task its ``sentence1`` texts as queries and ``sentence2`` as documents,
     ids the 1-based row number, and every row as a pair (its label is what would leak).
     """
-    items: list[TestItem] = []
+    items: list[AuditedText] = []
     pairs: list[tuple[int, int]] = []
     for task in sorted(tasks):
         data = tasks[task]
         if hasattr(data, "rows"):  # STSData
             for number, row in enumerate(data.rows, start=1):
                 pairs.append((len(items), len(items) + 1))
-                items.append(TestItem(task, "queries", str(number), row["sentence1"]))
-                items.append(TestItem(task, "documents", str(number), row["sentence2"]))
+                items.append(AuditedText(task, "queries", str(number), row["sentence1"]))
+                items.append(AuditedText(task, "documents", str(number), row["sentence2"]))
             continue
         where: dict[tuple[str, str], int] = {}
         for query in data.queries:
             where["queries", query["id"]] = len(items)
-            items.append(TestItem(task, "queries", query["id"], query["text"]))
+            items.append(AuditedText(task, "queries", query["id"], query["text"]))
         for doc in data.corpus:
             where["documents", doc["id"]] = len(items)
-            items.append(TestItem(task, "documents", doc["id"], doc["text"]))
+            items.append(AuditedText(task, "documents", doc["id"], doc["text"]))
         for qid, judged in sorted(data.relevant_docs.items()):
             for did, score in sorted(judged.items()):
                 if score > 0 and ("queries", qid) in where:

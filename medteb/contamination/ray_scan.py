@@ -13,7 +13,7 @@ import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from medteb.contamination.index import ContaminationError, TestIndex
+from medteb.contamination.index import AuditIndex, ContaminationError
 from medteb.contamination.scan import ScanResult, scan_shard
 from medteb.contamination.training import Shard
 from medteb.errors import MedtebError
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 class _Scanner:
     """A Ray actor holding the test index."""
 
-    def __init__(self, index: TestIndex, encoding: str) -> None:
+    def __init__(self, index: AuditIndex, encoding: str) -> None:
         self.index, self.encoding = index, encoding
 
     def scan(self, number: int, shard: Shard) -> ScanResult:
@@ -37,7 +37,7 @@ def _cause(err: Exception) -> BaseException:
     return cause if isinstance(cause, MedtebError) else err
 
 
-def scan_ray(index: TestIndex, shards: Sequence[Shard], encoding: str, spec: RaySpec,
+def scan_ray(index: AuditIndex, shards: Sequence[Shard], encoding: str, spec: RaySpec,
              progress: bool = True) -> ScanResult:
     """Scan ``shards`` on ``spec.workers`` Ray actors and merge their results.
 

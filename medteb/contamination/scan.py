@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from medteb.contamination.index import TestIndex, ngrams
+from medteb.contamination.index import AuditIndex, ngrams
 from medteb.contamination.normalise import normalise
 from medteb.contamination.training import Shard, records
 
@@ -69,15 +69,16 @@ def _snippet(text: str, start: int = 0) -> str:
 def near_match(test: str, train: str, edits: int) -> int | None:
     """Where ``test`` occurs in ``train`` with at most ``edits`` edits (a start offset), or None.
 
-    The whole of ``train`` is compared when it is at most ``edits`` characters longer; else
-    ``test`` is looked for inside it: verbatim, then in the window ``rapidfuzz``'s partial
+    The whole of ``train`` is compared first (when it is at most ``edits`` characters longer);
+    then ``test`` is looked for inside it: verbatim, then in the window ``rapidfuzz``'s partial
     alignment picks, widened or narrowed by up to ``edits`` characters at each end.
     """
     from rapidfuzz import fuzz
     from rapidfuzz.distance import Levenshtein
 
-    if len(train) <= len(test) + edits:
-        return 0 if Levenshtein.distance(test, train, score_cutoff=edits) <= edits else None
+    if len(train) <= len(test) + edits and Levenshtein.distance(
+            test, train, score_cutoff=edits) <= edits:
+        return 0
     found = train.find(test)
     if found >= 0:
         return found
@@ -95,7 +96,7 @@ def near_match(test: str, train: str, edits: int) -> int | None:
     return None
 
 
-def match_text(index: TestIndex, text: str) -> dict[int, tuple[bool, int]]:
+def match_text(index: AuditIndex, text: str) -> dict[int, tuple[bool, int]]:
     """Test items found in one training text: item -> (exact, where in the normalised text)."""
     norm = normalise(text)
     if not norm:
@@ -120,7 +121,7 @@ def match_text(index: TestIndex, text: str) -> dict[int, tuple[bool, int]]:
     return found
 
 
-def scan_records(index: TestIndex, shard_number: int,
+def scan_records(index: AuditIndex, shard_number: int,
                  stream: Iterable[tuple[int, list[str]]]) -> ScanResult:
     """Scan the records of one shard (``(record number, texts)``, as :func:`records` yields)."""
     result = ScanResult()
@@ -146,7 +147,7 @@ def scan_records(index: TestIndex, shard_number: int,
     return result
 
 
-def scan_shard(index: TestIndex, shard_number: int, shard: Shard,
+def scan_shard(index: AuditIndex, shard_number: int, shard: Shard,
                encoding: str = "utf-8") -> ScanResult:
     """Read and scan one shard."""
     return scan_records(index, shard_number, records(shard, encoding))
