@@ -88,7 +88,8 @@ def build_training(path: Path, lines: int, queries: list[str],
     """Write ``lines`` JSONL lines; return the planted queries by how they were planted."""
     rng = random.Random(1)
     long_queries = [q for q in queries if len(q) >= 10]
-    exact, edited, inside = (rng.sample(long_queries, PLANTED) for _ in range(3))
+    chosen = rng.sample(sorted(set(long_queries)), 3 * PLANTED)  # each query planted once
+    exact, edited, inside = (chosen[i * PLANTED:(i + 1) * PLANTED] for i in range(3))
     planted = [q for q in exact] + [_edit(q, rng) for q in edited] + [
         "网友：" + q + "谢谢医生的回答" for q in inside]
     slots = set(rng.sample(range(lines), len(planted)))
