@@ -96,7 +96,11 @@ class MedtebTaskMixin:
         for split in self.eval_splits:
             self.dataset["default"][split], revision = self._read_split(folder, split)
             revisions.append(revision)
-        self.metadata.dataset["revision"] = f"{source.kind}-{'-'.join(revisions)}"
+        from medteb.release.manifest import release_version
+
+        version = release_version(folder.parent) if source.kind == "local" else None
+        kind = f"release-{version}" if version else source.kind  # content hash either way
+        self.metadata.dataset["revision"] = f"{kind}-{'-'.join(revisions)}"
 
     def _read_split(self, folder: Path, split: str) -> tuple[Any, str]:
         """Read and validate one split; return mteb's split data and its content hash."""

@@ -17,7 +17,7 @@ from medteb.errors import MedtebError
 
 #: subcommand modules of ``medteb.cli``, in the order ``medteb --help`` lists them
 COMMANDS = ("run", "encode_documents", "speed", "available_tasks", "leaderboard", "report",
-            "submit", "import_data", "build", "train", "export", "contamination")
+            "submit", "import_data", "build", "train", "export", "contamination", "release")
 
 
 #: flags of ``medteb`` itself; any other leading flag belongs to the implicit ``run``
