@@ -3,20 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 from medteb.contamination.index import KINDS, AuditIndex, ContaminationError
+from medteb.contamination.ray_scan import RaySpec, scan_ray
 from medteb.contamination.report import MATCHES, ContaminationReport, Example
 from medteb.contamination.scan import Evidence, ScanResult, scan_shard
 from medteb.contamination.training import Shard
-
-
-@dataclass(frozen=True)
-class RaySpec:
-    """Scan on Ray: ``workers`` actors (default: one per CPU), on ``address`` or a local Ray."""
-
-    workers: int | None = None
-    address: str | None = None
 
 
 def scan_local(index: AuditIndex, shards: Sequence[Shard], encoding: str,
@@ -41,8 +33,6 @@ def run_audit(index: AuditIndex, shards: Sequence[Shard], *, encoding: str = "ut
         ContaminationError: the training files hold no records, or one cannot be read.
     """
     if ray is not None:
-        from medteb.contamination.ray_scan import scan_ray
-
         result = scan_ray(index, shards, encoding, ray, progress)
     else:
         result = scan_local(index, shards, encoding, progress)

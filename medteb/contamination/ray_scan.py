@@ -11,15 +11,21 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
 from medteb.contamination.index import AuditIndex, ContaminationError
 from medteb.contamination.scan import ScanResult, scan_shard
 from medteb.contamination.training import Shard
 from medteb.errors import MedtebError
 
-if TYPE_CHECKING:
-    from medteb.contamination.audit import RaySpec
+
+@dataclass(frozen=True)
+class RaySpec:
+    """Scan on Ray: ``workers`` actors (default: one per CPU), on ``address`` or a local Ray."""
+
+    workers: int | None = None
+    address: str | None = None
 
 
 class _Scanner:
