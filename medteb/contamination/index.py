@@ -77,10 +77,13 @@ class AuditIndex:
         items: the test texts; an item's position is its index everywhere below.
         norms: each item's normalised text.
         exact: normalised text -> items with that text.
-        postings: n-gram -> items listed under it (their rarest ``k*n + 1`` n-grams).
-        grams: each item's distinct n-grams (empty: exact matches only).
+        postings: n-gram -> items listed under it (their rarest ``k*n + 1`` n-grams); an
+            item under none is matched exactly only.
         edits: each item's allowed edits.
         positives: query item -> its positive document items (the pairs audited).
+
+    An item's n-grams are recomputed when it first becomes a candidate and cached; the cache
+    is not pickled, which halves what is sent to each Ray worker.
     """
 
     settings: MatchSettings
@@ -88,9 +91,19 @@ class AuditIndex:
     norms: list[str]
     exact: dict[str, list[int]]
     postings: dict[str, list[int]]
-    grams: list[frozenset[str]]
     edits: list[int]
     positives: dict[int, list[int]] = field(default_factory=dict)
+    _grams: dict[int, frozenset[str]] = field(default_factory=dict, repr=False, compare=False)
+
+    def item_grams(self, item: int) -> frozenset[str]:
+        """The distinct n-grams of test item ``item`` (cached)."""
+        grams = self._grams.get(item)
+        if grams is None:
+            grams = self._grams[item] = frozenset(ngrams(self.norms[item], self.settings.ngram))
+        return grams
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_grams": {}}
 
 
 def ngrams(text: str, n: int) -> set[str]:
@@ -125,7 +138,7 @@ def build_index(items: Sequence[AuditedText], pairs: Iterable[tuple[int, int]],
     positives: dict[int, list[int]] = {}
     for query, document in pairs:
         positives.setdefault(query, []).append(document)
-    return AuditIndex(settings, list(items), norms, exact, postings, grams, edits, positives)
+    return AuditIndex(settings, list(items), norms, exact, postings, edits, positives)
 
 
 def index_from_tasks(tasks: Mapping[str, object], settings: MatchSettings) -> AuditIndex:

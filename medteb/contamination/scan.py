@@ -112,7 +112,7 @@ def match_text(index: AuditIndex, text: str) -> dict[int, tuple[bool, int]]:
     for item in candidates:
         if item in found:
             continue
-        item_grams, edits = index.grams[item], index.edits[item]
+        item_grams, edits = index.item_grams(item), index.edits[item]
         if len(item_grams & grams) < len(item_grams) - edits * n:
             continue
         where = near_match(index.norms[item], norm, edits)
