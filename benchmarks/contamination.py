@@ -133,6 +133,27 @@ def recall(index, report, planted: dict[str, set[str]]) -> str:
     return "planted queries found: " + "; ".join(parts)
 
 
+def _spin(_: int) -> float:
+    start = time.perf_counter()
+    total = 0
+    for i in range(20_000_000):
+        total += i
+    return time.perf_counter() - start
+
+
+def parallel_capacity() -> float:
+    """How many cores this process gets now: 2 CPU-bound processes' throughput over one's."""
+    from multiprocessing import Pool
+
+    times = {}
+    for n in (1, 2):
+        start = time.perf_counter()
+        with Pool(n) as pool:
+            pool.map(_spin, range(n))
+        times[n] = time.perf_counter() - start
+    return 2 * times[1] / times[2]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--lines", type=int, default=1_000_000)
@@ -167,6 +188,8 @@ def main() -> None:
                       f"{len(task['exact'])} exact + {len(task['near'])} near")
                 print(recall(index, report, planted))
                 continue
+            print(f"cores available now (2 spinning processes vs 1): {parallel_capacity():.2f}"
+                  " — the ceiling of any 1 -> 2 worker speed-up on this machine at this moment")
             import ray
 
             start = time.perf_counter()
