@@ -98,7 +98,10 @@ class MedtebTaskMixin:
         for split in self.eval_splits:
             self.dataset["default"][split], revision = self._read_split(folder, split)
             revisions.append(revision)
-        self.metadata.dataset["revision"] = source.data_revision(revisions)
+        from medteb.release.manifest import release_version
+
+        version = release_version(folder.parent) if source.kind == "local" else None
+        self.metadata.dataset["revision"] = source.data_revision(revisions, release=version)
 
     def _read_split(self, folder: Path, split: str) -> tuple[Any, str]:
         """Read and validate one split; return mteb's split data and its content hash."""

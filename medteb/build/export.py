@@ -95,7 +95,9 @@ def plan_export(judgments: Sequence[Mapping[str, Any]], queries: Mapping[str, Ma
 def _task_files(files: dict[str, Any], task: str, qids: Sequence[str], docs: Sequence[str],
                 labels: Mapping[str, Mapping[str, int]], queries: Mapping[str, Mapping[str, Any]],
                 corpus: Mapping[str, Mapping[str, Any]]) -> None:
-    files[f"{task}/queries.jsonl"] = [{"_id": q, "text": queries[q]["text"]} for q in qids]
+    files[f"{task}/queries.jsonl"] = [
+        {"_id": q, "text": queries[q]["text"],
+         **({"date": queries[q]["date"]} if queries[q].get("date") else {})} for q in qids]
     files[f"{task}/corpus.jsonl"] = [{"_id": d, "title": corpus[d].get("title") or "",
                                       "text": corpus[d]["text"]} for d in docs]
     files[f"{task}/qrels/test.tsv"] = "query-id\tcorpus-id\tscore\n" + "".join(

@@ -160,6 +160,8 @@ def prepare_texts(rows: Iterable[dict[str, Any]], *, kind: str, id_prefix: str,
         seen_text.add(text)
         seen_ids.add(doc_id)
         out = {"_id": doc_id, "text": text}
+        if row.get("date") not in (None, ""):
+            out["date"] = row["date"]
         title = row.get("title")
         if isinstance(title, str) and clean(title):
             out["title"] = anonymise(clean(title))[0]
@@ -168,9 +170,21 @@ def prepare_texts(rows: Iterable[dict[str, Any]], *, kind: str, id_prefix: str,
                                masked=dict(masked))
 
 
+def _query_date(value: Any, file: Path, number: int) -> str | None:
+    """A record's date (None when it has none), checked as the data format checks it."""
+    from medteb.benchmark.data.formats import date_problem
+
+    if value in (None, ""):
+        return None
+    problem = date_problem(value)
+    if problem:
+        raise BuildInputError(f"{file} record {number}: {problem} (from --date-field)")
+    return str(value)
+
+
 def read_raw(path: str | Path, *, text_field: str = "text", id_field: str | None = None,
              title_field: str | None = None, encoding: str = "utf-8",
-             limit: int | None = None) -> list[dict[str, Any]]:
+             limit: int | None = None, date_field: str | None = None) -> list[dict[str, Any]]:
     """Read raw texts from ``.jsonl`` (``text_field``), ``.csv`` (column) or ``.txt`` (lines).
 
     Args:
@@ -178,6 +192,8 @@ def read_raw(path: str | Path, *, text_field: str = "text", id_field: str | None
         text_field: JSONL key or CSV column holding the text.
         id_field: JSONL key or CSV column holding an id to keep (default: ids from the text).
         title_field: JSONL key or CSV column holding a title (documents).
+        date_field: JSONL key or CSV column holding the date a query was asked or collected
+            (``YYYY-MM-DD``; kept as the query's ``date``).
         encoding: e.g. ``gb18030`` for the Chinese-medical-dialogue CSV files.
         limit: read only the first ``limit`` records.
 
@@ -189,7 +205,8 @@ def read_raw(path: str | Path, *, text_field: str = "text", id_field: str | None
         raise BuildInputError(f"{file}: no such file")
     try:
         with file.open(encoding=encoding, newline="") as handle:
-            records = list(_records(handle, file, text_field, id_field, title_field, limit))
+            records = list(_records(handle, file, text_field, id_field, title_field, limit,
+                                    date_field))
     except UnicodeDecodeError as err:
         raise BuildInputError(f"{file}: not valid {encoding} ({err.reason} at byte {err.start}); "
                               "pass the file's encoding, e.g. --encoding gb18030") from err
@@ -197,12 +214,13 @@ def read_raw(path: str | Path, *, text_field: str = "text", id_field: str | None
 
 
 def _records(handle: Any, file: Path, text_field: str, id_field: str | None,
-             title_field: str | None, limit: int | None) -> Iterable[dict[str, Any]]:
+             title_field: str | None, limit: int | None,
+             date_field: str | None = None) -> Iterable[dict[str, Any]]:
     suffix = file.suffix.lower()
     if suffix == ".csv":
         reader = csv.DictReader(handle)
         columns: Sequence[str] = reader.fieldnames or []
-        for name in (text_field, id_field, title_field):
+        for name in (text_field, id_field, title_field, date_field):
             if name and name not in columns:
                 raise BuildInputError(f"{file}: no column {name!r}; the columns are "
                                       f"{', '.join(columns)}")
@@ -211,6 +229,9 @@ def _records(handle: Any, file: Path, text_field: str, id_field: str | None,
         source = iter_json_objects(handle, file)
     else:
         source = ({"text": line} for line in handle)
+        if date_field:
+            raise BuildInputError(f"{file}: a .txt file has no fields; --date-field needs a "
+                                  ".jsonl or .csv file")
         text_field, id_field, title_field = "text", None, None
     for count, obj in enumerate(source):
         if limit is not None and count >= limit:
@@ -220,4 +241,6 @@ def _records(handle: Any, file: Path, text_field: str, id_field: str | None,
             row["_id"] = obj.get(id_field)
         if title_field:
             row["title"] = obj.get(title_field)
+        if date_field:
+            row["date"] = _query_date(obj.get(date_field), file, count + 1)
         yield row

@@ -18,7 +18,7 @@ from medteb.errors import MedtebError
 #: subcommand modules of ``medteb.cli``, in the order ``medteb --help`` lists them
 COMMANDS = ("run", "encode_documents", "speed", "available_tasks", "leaderboard", "report",
             "submit", "import_data", "build", "train", "export", "compare", "score",
-            "reproduce")
+            "reproduce", "contamination", "release")
 
 
 #: flags of ``medteb`` itself; any other leading flag belongs to the implicit ``run``

@@ -3,7 +3,7 @@
 The format is BEIR-compatible::
 
     <task dir>/corpus.jsonl               {"_id": str, "text": str, "title": str (optional)}
-    <task dir>/queries.jsonl              {"_id": str, "text": str}
+    <task dir>/queries.jsonl              {"_id": str, "text": str, "date": "YYYY-MM-DD" (optional)}
     <task dir>/qrels/<split>.tsv          query-id <TAB> corpus-id <TAB> score (int >= 0)
     <task dir>/top_ranked/<split>.jsonl   {"query-id": str, "corpus-ids": [str, ...]}  (Reranking)
     <task dir>/sts/<split>.jsonl          {"sentence1": str, "sentence2": str, "score": number}
@@ -14,9 +14,11 @@ here imports mteb or torch; the revision of a local copy is a hash of the bytes 
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 import math
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +27,19 @@ from typing import Any
 from medteb.errors import DataValidationError
 
 QRELS_HEADER = ("query-id", "corpus-id", "score")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def date_problem(value: object) -> str | None:
+    """Why ``value`` is not a query date (an ISO ``"YYYY-MM-DD"`` string); None when it is."""
+    shown = json.dumps(value, ensure_ascii=False)
+    if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
+        return f'"date" must be a "YYYY-MM-DD" string, got {shown}'
+    try:
+        datetime.date.fromisoformat(value)
+    except ValueError:
+        return f'"date" {shown} is not a calendar date'
+    return None
 
 
 @dataclass
@@ -39,6 +54,7 @@ class RetrievalData:
         revision: content hash of the files read.
         labelled: False for a hidden-label release (no ``qrels/``): every query is kept and
             ``relevant_docs`` is empty; such data yields predictions, never scores.
+        query_dates: query id -> the date it was asked or collected, for dated queries.
     """
 
     corpus: list[dict[str, str]]
@@ -47,6 +63,7 @@ class RetrievalData:
     top_ranked: dict[str, list[str]] | None
     revision: str
     labelled: bool = True
+    query_dates: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -125,12 +142,21 @@ def _string_field(obj: dict, key: str, where: str, problems: _Problems, *,
     return value
 
 
-def _read_texts(path: Path, task_dir: Path, problems: _Problems, *,
-                with_title: bool) -> dict[str, dict[str, str]]:
-    """Read corpus.jsonl or queries.jsonl into id -> row, checking ids and texts."""
+def _read_texts(path: Path, task_dir: Path, problems: _Problems, *, with_title: bool,
+                dates: dict[str, str] | None = None) -> dict[str, dict[str, str]]:
+    """Read corpus.jsonl or queries.jsonl into id -> row, checking ids and texts.
+
+    With ``dates``, an optional ``"date"`` is read and checked, and filed there by id.
+    """
     rows: dict[str, dict[str, str]] = {}
     first_seen: dict[str, int] = {}
     for where, number, obj in _json_objects(path, task_dir, problems):
+        if dates is not None and "date" in obj:
+            problem = date_problem(obj["date"])
+            if problem:
+                problems.add(where, problem)
+            elif isinstance(obj.get("_id"), str):
+                dates[obj["_id"]] = obj["date"]
         doc_id = _string_field(obj, "_id", where, problems)
         text = _string_field(obj, "text", where, problems)
         title = _string_field(obj, "title", where, problems, required=False, non_empty=False)
@@ -239,7 +265,9 @@ def read_retrieval(task_dir: Path, split: str, *, reranking: bool) -> RetrievalD
     """
     problems = _Problems()
     corpus = _read_texts(task_dir / "corpus.jsonl", task_dir, problems, with_title=True)
-    queries = _read_texts(task_dir / "queries.jsonl", task_dir, problems, with_title=False)
+    dates: dict[str, str] = {}
+    queries = _read_texts(task_dir / "queries.jsonl", task_dir, problems, with_title=False,
+                          dates=dates)
     qrels_path = task_dir / "qrels" / f"{split}.tsv"
     # queries but no qrels/ at all: a hidden-label release (an empty folder lacks both)
     labelled = (task_dir / "qrels").exists() or not (task_dir / "queries.jsonl").is_file()
@@ -266,6 +294,7 @@ def read_retrieval(task_dir: Path, split: str, *, reranking: bool) -> RetrievalD
         top_ranked=top_ranked,
         revision=_content_hash(files, task_dir),
         labelled=labelled,
+        query_dates={qid: day for qid, day in dates.items() if not labelled or qid in qrels},
     )
 
 

@@ -72,10 +72,12 @@ class DataSource:
             return f"local: {self.location}"
         return f"hf: {self.location}@{(self.revision or '')[:10]}"
 
-    def data_revision(self, content_hashes: Iterable[str]) -> str:
+    def data_revision(self, content_hashes: Iterable[str], release: str | None = None) -> str:
         """The dataset revision of local or sample data: ``<kind>-<hash>-...`` (one hash per
-        split); :func:`is_sample_revision` recognises the sample's."""
-        return f"{self.kind}-{'-'.join(content_hashes)}"
+        split), ``release-<version>-<hash>-...`` for a folder of a MedTEB release;
+        :func:`is_sample_revision` recognises the sample's."""
+        kind = f"release-{release}" if release else self.kind
+        return f"{kind}-{'-'.join(content_hashes)}"
 
 
 def unavailable_message(name: str) -> str:

@@ -36,6 +36,9 @@ def add_stage_parsers(stages: argparse._SubParsersAction) -> None:
     p.add_argument("--document-field", default="text", help="JSONL key / CSV column of documents")
     p.add_argument("--title-field", default=None, help="CSV column with document titles")
     p.add_argument("--id-field", default=None, help="key / column with ids to keep")
+    p.add_argument("--date-field", default=None,
+                   help="key / column with the date each query was asked or collected "
+                        "(YYYY-MM-DD), kept as the query's date (docs/data_format.md)")
     p.add_argument("--encoding", default="utf-8", help="input encoding, e.g. gb18030")
     p.add_argument("--limit", type=int, default=None, help="read only the first N records")
     p.add_argument("--min-query-chars", type=int, default=4)
@@ -110,7 +113,7 @@ def _prepare(args: argparse.Namespace) -> int:
             continue
         rows = read_raw(file, text_field=field, id_field=args.id_field, encoding=args.encoding,
                         limit=args.limit, title_field=args.title_field if kind == "documents"
-                        else None)
+                        else None, date_field=args.date_field if kind == "queries" else None)
         if not rows:
             raise BuildInputError(f"{file}: no {kind} in it (an empty input); nothing to build")
         kept, report = prepare_texts(rows, kind=kind, id_prefix=prefix, min_chars=min_chars)
