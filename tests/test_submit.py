@@ -129,6 +129,34 @@ def test_predictions_of_another_model(repo: Path, run: Path,
     assert "MedTEB-STS_predictions.json: predictions of org/other revision" in err
 
 
+def test_predictions_leaving_out_judged_queries_are_refused(
+        repo: Path, run: Path, capsys: pytest.CaptureFixture) -> None:
+    """Drop the worst-ranked judged query and claim the mean of the rest: every remaining score
+    recomputes exactly, but the sample is smaller and easier, so the submission is refused."""
+    from medteb.benchmark.tasks import get_task
+    from medteb.results.verify import ranking_per_query, ranking_score
+
+    (path,) = (run.parent / "predictions").rglob("MedTEB-Retrieval_predictions.json")
+    saved = json.loads(path.read_text())
+    rankings = saved["default"]["test"]
+    task = get_task("MedTEB-Retrieval", data_dir="sample")
+    task.load_data()
+    qrels = dict(task.dataset["default"]["test"]["relevant_docs"])
+    values = ranking_per_query("ndcg_at_10", qrels, rankings)
+    worst = min(values, key=values.get)
+    assert values[worst] < max(values.values())  # leaving it out flatters the model
+    del rankings[worst]
+    path.write_text(json.dumps(saved))
+    easier = ranking_score("ndcg_at_10", qrels, rankings)
+    result = folder_of(run) / "MedTEB-Retrieval.json"
+    edit(result, lambda d: d["scores"]["test"][0].update(main_score=easier, ndcg_at_10=easier))
+    judged = sum(1 for docs in qrels.values() if docs)
+    err = rejected(repo, capsys, str(run), "--predictions", str(run.parent / "predictions"))
+    assert (f"MedTEB-Retrieval_predictions.json: 1 of {judged} judged queries have no ranking "
+            f"(e.g. {worst})") in err
+    assert "1 problem(s)" in err
+
+
 def test_not_an_mteb_result_file(repo: Path, run: Path, capsys: pytest.CaptureFixture) -> None:
     (folder_of(run) / "MedTEB-STS.json").write_text('{"accuracy": 0.9}')
     err = rejected(repo, capsys, str(run))

@@ -154,6 +154,11 @@ def verify_predictions(folder: Path, where: str, model: tuple[str, str], found: 
                        problems: list[str]) -> bool:
     """Recompute each claimed main score from the saved predictions; add a problem per mismatch.
 
+    Predictions that cannot be scored fairly are refused before any score is recomputed, with
+    :func:`medteb.results.scoring.check_coverage` (as ``medteb score`` refuses them): a judged
+    query without a ranking (the mean over the rest would score a smaller, easier sample),
+    document ids outside the corpus, a wrong number of STS similarities, a non-finite value.
+
     Args:
         folder: the submitted ``<org__model>/<revision>`` folder; ``where`` names it in messages.
         model: the (name, revision) the predictions must belong to.
@@ -166,6 +171,7 @@ def verify_predictions(folder: Path, where: str, model: tuple[str, str], found: 
         True when every score was recomputed and matches.
     """
     from medteb.results.layout import predictions_file
+    from medteb.results.scoring import check_coverage
 
     name, revision = model
     start = len(problems)
@@ -184,6 +190,14 @@ def verify_predictions(folder: Path, where: str, model: tuple[str, str], found: 
         kind = "sample" if sample or is_sample_revision(found[task]) else "official"
         try:
             task_obj = load_task(task, kind)
+        except LookupError as err:
+            problems.append(f"{where}/{task}.json: cannot recompute the score: {err}")
+            continue
+        uncovered = check_coverage(task_obj, saved, path.name)
+        if uncovered:  # a subset of the judged queries scores a smaller, easier sample
+            problems += uncovered
+            continue
+        try:
             score = recompute_main_score(task_obj, saved)
         except (LookupError, KeyError, ValueError) as err:
             problems.append(f"{where}/{task}.json: cannot recompute the score: {err}")
