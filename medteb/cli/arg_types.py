@@ -28,3 +28,14 @@ def non_negative_float(value: str) -> float:
     if not 0 <= number < float("inf"):  # also refuses nan
         raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value!r}")
     return number
+
+
+def non_negative_int(value: str) -> int:
+    """An argparse type: an integer of at least 0 (``4_020_000_000`` reads too)."""
+    try:
+        number = int(value)
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {value!r}")
+    return number

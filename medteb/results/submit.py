@@ -38,7 +38,9 @@ from medteb.results.revisions import check_revisions, sample_apart
 
 # Letters, digits, '.', '_', '-': nothing that leaves results/ or means something in markdown.
 _PART = r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}"
-NAME_RE = re.compile(rf"{_PART}(/{_PART})?")
+# A name may also hold '+', as a pair's default name does (asym/<query>+<document>).
+_NAME_PART = r"[A-Za-z0-9][A-Za-z0-9._+-]{0,99}"
+NAME_RE = re.compile(rf"{_NAME_PART}(/{_NAME_PART})?")
 REVISION_RE = re.compile(_PART)
 _COPIED = ("model_meta.json", "run_settings.jsonl", MANIFEST_FILE, SPEED_FILE)
 
@@ -52,6 +54,9 @@ class SubmitOptions:
     replace: bool = False
     predictions: Path | None = None
     data_dir: str | None = None
+    #: ``--parameters``: (N,) for a model, (QUERY, DOCUMENT) for a pair, where model_meta.json
+    #: has no count (a served model's is unknown to ``medteb run``)
+    parameters: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -156,11 +161,7 @@ def _check_folder(folder: Path, root: Path, results: Path, options: SubmitOption
     if folder != root and (folder.parent.name, folder.name) != tuple(declared.split("/")):
         problems.append(f"{where}: inconsistent model meta: the folder says "
                         f"{folder.parent.name}/{folder.name} but model_meta.json says {declared}")
-    n_parameters = meta.get("n_parameters")
-    if not isinstance(n_parameters, int) or n_parameters < 0:
-        problems.append(f"{where}/model_meta.json: missing model parameters ('n_parameters' is "
-                        f"{n_parameters!r}; give the parameter count, 0 for non-neural models)")
-    params = _pair_parameters(meta, n_parameters, where, problems)
+    params, counted = parameter_counts(meta, options.parameters, where, problems)
     results_found = check_result_files(folder, where, problems)
     sample = any_sample(results_found.values())
     stored_revision = sample_apart(where, revision, results_found, sample, problems)
@@ -184,8 +185,8 @@ def _check_folder(folder: Path, root: Path, results: Path, options: SubmitOption
                                       options.predictions, context.task, problems)
     if problems[start:]:
         return None
-    return _planned_entry(folder, target, meta, options, results_found, setting, params,
-                          verified=verified, replaces=exists)
+    return _planned_entry(folder, target, {**meta, **counted}, options, results_found, setting,
+                          params, verified=verified, replaces=exists)
 
 
 def _planned_entry(folder: Path, target: str, meta: dict[str, Any], options: SubmitOptions,
@@ -206,9 +207,10 @@ def _planned_entry(folder: Path, target: str, meta: dict[str, Any], options: Sub
     )
     files = {n: (folder / n).read_bytes() for n in _COPIED if (folder / n).is_file()}
     stored_revision = target.split("/")[1]
-    if stored_revision != meta["revision"]:  # the copy names the revision it is filed under
-        files["model_meta.json"] = (json.dumps({**meta, "revision": stored_revision}, indent=4,
-                                               ensure_ascii=False) + "\n").encode()
+    filed = {**meta, "revision": stored_revision}  # the revision it is filed under, the counts
+    if filed != json.loads((folder / "model_meta.json").read_text(encoding="utf-8")):
+        files["model_meta.json"] = (json.dumps(filed, indent=4, ensure_ascii=False)
+                                    + "\n").encode()
     for task in results_found:
         data = json.loads((folder / f"{task}.json").read_text(encoding="utf-8"))
         data[PROVENANCE_KEY] = source
@@ -224,9 +226,11 @@ def _check_identity(meta: dict[str, Any], where: str,
     if not isinstance(name, str) or not name:
         problems.append(f"{where}/model_meta.json: missing model name ('name')")
     elif not NAME_RE.fullmatch(name) or ".." in name:
+        named = ("; name the run with `medteb run ... --name org/name` (the cached vectors "
+                 "make the rerun quick)" if _loader(meta) in ("asymmetric", "api") else "")
         problems.append(f"{where}: model name {name!r} is not allowed: use letters, digits, '.', "
-                        "'_', '-' and at most one '/' (org/name), so that it can neither leave "
-                        "results/ nor inject markup into leaderboard.md")
+                        "'_', '-', '+' and at most one '/' (org/name), so that it can neither "
+                        f"leave results/ nor inject markup into leaderboard.md{named}")
     if not isinstance(revision, str) or not revision:
         problems.append(f"{where}/model_meta.json: missing model revision ('revision')")
     elif not REVISION_RE.fullmatch(revision) or ".." in revision:
@@ -239,21 +243,73 @@ def _check_identity(meta: dict[str, Any], where: str,
     return name, revision
 
 
-def _pair_parameters(meta: dict, n_parameters: object, where: str,
-                     problems: list[str]) -> tuple[int | None, int | None]:
-    """(query, document) parameters: an asymmetric pair's two sides, else the model's twice."""
+def _loader(meta: dict[str, Any]) -> str | None:
+    """``asymmetric`` for a pair, ``api`` for a served model (what ``medteb run`` records in
+    ``loader_kwargs``), else None."""
+    kwargs = meta.get("loader_kwargs")
+    kwargs = kwargs if isinstance(kwargs, dict) else {}
+    return next((k for k in ("asymmetric", "api") if isinstance(kwargs.get(k), dict)), None)
+
+
+def _count(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 \
+        else None
+
+
+def parameter_counts(meta: dict[str, Any], given: Sequence[int] | None, where: str,
+                     problems: list[str]) -> tuple[tuple[int | None, int | None], dict]:
+    """(query, document) parameters, and what to record in the copied ``model_meta.json``.
+
+    A model's count is ``n_parameters``; a pair's, each side's (``loader_kwargs.asymmetric``),
+    adding up to ``n_parameters``. A count ``medteb run`` could not know (a served model or
+    side: ``api/<model>``) comes from ``given`` (``--parameters``); a count given for one that
+    is recorded must equal it.
+    """
+    from medteb.models.kinds import kind_of
+
     pair = (meta.get("loader_kwargs") or {}).get("asymmetric")
-    if not isinstance(n_parameters, int):
-        return None, None
-    if not isinstance(pair, dict):
-        return n_parameters, n_parameters
-    sides = [(pair.get(side) or {}).get("n_parameters") for side in ("query", "document")]
-    if not all(isinstance(n, int) and n >= 0 for n in sides) or sum(sides) != n_parameters:
+    roles = ("query", "document") if isinstance(pair, dict) else ("model",)
+    if given is not None and len(given) != len(roles):
+        problems.append(f"{where}: --parameters takes {len(roles)} count(s) here "
+                        f"({' '.join(r.upper() for r in roles)}), got {len(given)}")
+        given = None
+    recorded: list[int | None] = []
+    for role in roles:
+        side = (pair.get(role) or {}) if isinstance(pair, dict) else meta
+        count = _count(side.get("n_parameters"))
+        model = side.get("model")
+        served = kind_of(model).served if isinstance(model, str) else _loader(meta) == "api"
+        if served and count == 0:  # what `medteb run` once recorded for a served side
+            count = None
+        recorded.append(count)
+    counts = list(recorded)
+    for i, role in enumerate(roles):
+        if given is None:
+            continue
+        if recorded[i] is not None and recorded[i] != given[i]:
+            problems.append(f"{where}: inconsistent model parameters: model_meta.json records "
+                            f"{recorded[i]} for the {role}, --parameters gives {given[i]}")
+        counts[i] = given[i]
+    if None in counts:
+        flag = "N" if len(roles) == 1 else "QUERY DOCUMENT"
+        problems.append(f"{where}/model_meta.json: missing model parameters ('n_parameters' is "
+                        f"{meta.get('n_parameters')!r}; give the count with --parameters {flag}, "
+                        "0 for non-neural models)")
+        return (None, None), {}
+    total = _count(meta.get("n_parameters"))
+    if len(roles) == 1:
+        return (counts[0], counts[0]), ({} if total == counts[0] else {"n_parameters": counts[0]})
+    if counts == recorded and total != sum(counts):
         problems.append(f"{where}/model_meta.json: inconsistent model meta: an asymmetric pair's "
-                        f"query and document parameters ({sides[0]!r} + {sides[1]!r}) must add "
-                        f"up to 'n_parameters' ({n_parameters})")
-        return None, None
-    return sides[0], sides[1]
+                        f"query and document parameters ({counts[0]!r} + {counts[1]!r}) must add "
+                        f"up to 'n_parameters' ({meta.get('n_parameters')})")
+        return (None, None), {}
+    if counts == recorded:
+        return (counts[0], counts[1]), {}
+    sides = {role: {**pair.get(role, {}), "n_parameters": n}
+             for role, n in zip(roles, counts, strict=True)}
+    return (counts[0], counts[1]), {"n_parameters": sum(counts), "loader_kwargs": {
+        **meta["loader_kwargs"], "asymmetric": {**pair, **sides}}}
 
 
 def _first_mteb_version(folder: Path, found: dict[str, str]) -> str:
