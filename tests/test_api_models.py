@@ -55,7 +55,8 @@ def test_every_fault_is_retried_and_no_text_is_sent_again_after_success(tmp_path
         assert sorted(answered) == sorted([*TEXTS, "维度探测 dimension probe"])
         expected = np.stack([vector_of(t) for t in [*TEXTS, TEXTS[0]]])
         np.testing.assert_allclose(vectors, expected, rtol=1e-6)
-        assert side.dim == DIM and side.stats.embedded == len(TEXTS) + 1
+        assert side.dim == DIM and side.stats.embedded == len(TEXTS) and side.stats.probes == 1
+        assert (side.stats.asked, side.stats.cached) == (len(TEXTS) + 1, 0)  # TEXTS[0] twice
         assert side.stats.requests == len(stub.log)  # retries and the probe included
         before = len(stub.log)
         again = side.encode(list(reversed(TEXTS)), 3, False, "")
@@ -74,6 +75,7 @@ def test_a_run_stopped_by_a_failure_resumes_without_resending(tmp_path: Path) ->
         resumed = _side(stub, tmp_path)
         vectors = resumed.encode(TEXTS, 4, False, "")
         assert resumed.stats.cached == 8 and resumed.stats.embedded == len(TEXTS) - 8
+        assert resumed.stats.asked == len(TEXTS) and resumed.stats.probes == 1  # the check
     # the probe twice: embedded at first load, then checked before the resumed requests
     assert sorted(stub.successes()) == sorted([*TEXTS, PROBE_TEXT, PROBE_TEXT])
     np.testing.assert_allclose(vectors, np.stack([vector_of(t) for t in TEXTS]), rtol=1e-6)
@@ -188,15 +190,48 @@ def test_run_files_results_under_the_served_name_with_the_host(tmp_path: Path,
         assert main([*argv, "--overwrite-strategy", "always"]) == 0
         assert len(stub.log) == sent  # the rerun is answered from the cache
     second = capsys.readouterr().out
-    assert "texts embedded in" in first and "0 texts embedded in 0 requests" in second
+    host = stub.base_url.split("/")[2]
+    assert re.search(rf"api/stub-embed at {host}: \d+ texts: 0 from the vector cache", first)
+    assert re.search(rf"api/stub-embed at {host}: \d+ texts: \d+ from the vector cache .*, 0 "
+                     r"from the endpoint \(0 distinct texts sent\); 0 requests", second)
     (meta_path,) = (tmp_path / "out" / "api__stub-embed").glob("*/model_meta.json")
     meta = json.loads(meta_path.read_text())
-    host = stub.base_url.split("/")[2]
     assert meta["name"] == "api/stub-embed" and meta["embed_dim"] == DIM
     assert meta["loader_kwargs"]["api"]["endpoint_host"] == host
     assert meta["framework"] == ["API"]
     score = json.loads((meta_path.parent / "MedTEB-Retrieval.json").read_text())
     assert 0 <= score["scores"]["test"][0]["main_score"] <= 1
+
+
+def test_reruns_say_which_cache_answered_with_counts_that_add_up(tmp_path: Path,
+                                                                 capsys) -> None:
+    """First run: every text from the endpoint; a rerun: every task from its result file,
+    no text asked; a forced rerun: the same number of texts, all from the vector cache."""
+    with StubEmbeddings() as stub:
+        argv = ["run", "-m", "api/m", "--api-base", stub.base_url, "--data-dir", "sample",
+                "--output-folder", str(tmp_path / "out"), "--document-store",
+                str(tmp_path / "store"), "-v", "0"]
+        outs = []
+        for extra in ([], [], ["--overwrite-strategy", "always"]):
+            assert main([*argv, *extra]) == 0
+            outs.append(capsys.readouterr().out)
+        sent = [t for texts, _ in stub.log for t in texts]
+    line = re.compile(r"api/m at [\d.:]+: (\d+) texts: (\d+) from the vector cache \S+, (\d+) "
+                      r"from the endpoint \((\d+) distinct texts sent\); (\d+) requests "
+                      r"\(retries and (\d+) probe text\(s\) included\)")
+    first = [int(n) for n in line.search(outs[0]).groups()]
+    asked, cached, requested, distinct, requests, probes = first
+    assert cached == 0 and requested == asked and probes == 1
+    assert distinct == len(set(sent)) - 1 == len(sent) - 1  # each text sent once, the probe apart
+    assert requests == len(stub.log)
+    assert distinct < asked  # some texts are asked twice and sent once
+    assert "Cached results: 3 of 3 tasks answered from their result files, nothing encoded" \
+        in outs[1]
+    assert ("api/m at " in outs[1] and "no text asked of the vector cache or the endpoint "
+            "(nothing was encoded in this run); 0 requests (retries and 0 probe text(s) "
+            "included)") in outs[1]
+    third = [int(n) for n in line.search(outs[2]).groups()]
+    assert third == [asked, asked, 0, 0, 0, 0]  # the same texts, all from the vector cache
 
 
 def test_api_sides_of_a_pair_each_with_its_own_endpoint(tmp_path: Path) -> None:

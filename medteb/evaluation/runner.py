@@ -115,7 +115,9 @@ class RunReport:
             lines.append(f"| **{label}** | | {'–' if value is None else f'{100 * value:.2f}'} | |")
         cached = [o for o in self.outcomes if o.cached]
         if cached:
-            lines += ["", "Cached results, not evaluated again (--overwrite-strategy always "
+            ran = sum(1 for o in self.outcomes if not o.skipped)
+            lines += ["", f"Cached results: {len(cached)} of {ran} tasks answered from their "
+                          "result files, nothing encoded for them (--overwrite-strategy always "
                           "evaluates again):"]
             lines += [f"- {o.name}: {o.result_path}" for o in cached]
         return "\n".join(lines) + "\n"

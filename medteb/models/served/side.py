@@ -63,11 +63,28 @@ MIN_PROBE_COSINE = 0.999
 
 @dataclass
 class CacheStats:
-    """What the cache did: texts answered from disk, texts sent, HTTP requests made."""
+    """What answered a served model's texts in one process; the probe text is counted apart.
 
+    ``asked`` = ``cached`` (answered by the vector cache) + the texts answered by requests,
+    which sent ``embedded`` distinct texts (a text asked twice is sent once); ``requests``
+    counts HTTP requests, retries and probes included.
+    """
+
+    asked: int = 0
     cached: int = 0
     embedded: int = 0
+    probes: int = 0
     requests: int = 0
+
+    def note(self, who: str, cache: object) -> str:
+        """The run report's line: which cache answered how many texts, adding up to ``asked``."""
+        sent = f"{self.requests} requests (retries and {self.probes} probe text(s) included)"
+        if not self.asked:
+            return (f"{who}: no text asked of the vector cache or the endpoint (nothing was "
+                    f"encoded in this run); {sent}")
+        return (f"{who}: {self.asked} texts: {self.cached} from the vector cache {cache}, "
+                f"{self.asked - self.cached} from the endpoint ({self.embedded} distinct texts "
+                f"sent); {sent}")
 
 
 class ApiVectorCache:
@@ -122,8 +139,9 @@ class ApiSide:
         self.revision = "served"  # the name is the identity; the host is recorded beside it
         self._checked = False
         self.dim: int | None = self.cache.stored_dim()  # None only while the probe is embedded
-        if self.dim is None:
-            self.dim = int(self.encode([PROBE_TEXT], 1, False, "").shape[1])
+        if self.dim is None:  # nothing cached for this model: the probe is its first text
+            self._checked = True  # its vector is this process's: nothing to compare with
+            self.dim = int(self._request([PROBE_TEXT], 1, False, "").shape[1])
 
     def encode(self, texts: Sequence[str], batch_size: int, show_progress: bool,
                desc: str, context: Any = None) -> np.ndarray:
@@ -135,6 +153,7 @@ class ApiSide:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         stored, missing = self.cache.lookup(texts)
+        self.stats.asked += len(texts)
         self.stats.cached += len(texts) - len(missing)
         if not missing:
             assert stored is not None
@@ -167,6 +186,7 @@ class ApiSide:
             fresh = self.client.embed_batch([PROBE_TEXT])[0]
         finally:
             self.stats.requests += self.client.requests - before
+            self.stats.probes += 1
         old = cached[0]
         if old.shape != fresh.shape:
             seen = f"{fresh.shape[0]}-d, cached {old.shape[0]}-d"
@@ -201,7 +221,9 @@ class ApiSide:
                                f"{self.dim}-d; the model behind the name changed: use "
                                "another --document-store")
             buffer.append((batch, vectors))
-            self.stats.embedded += len(batch)
+            probes = batch.count(PROBE_TEXT) if self.dim is None else 0  # the load's probe
+            self.stats.embedded += len(batch) - probes
+            self.stats.probes += probes
             if sum(len(b) for b, _ in buffer) >= FLUSH_EVERY:
                 flush()
 
@@ -216,11 +238,9 @@ class ApiSide:
             self.stats.requests += self.client.requests - before
 
     def run_notes(self) -> list[str]:
-        """The line of the run report: texts from the cache, texts requested."""
-        s = self.stats
-        return [f"{API_PREFIX}{self.model} at {self.api.host}: {s.embedded} texts embedded in "
-                f"{s.requests} requests, {s.cached} answered from the cache "
-                f"{self.cache.store.root}"]
+        """The line of the run report: texts from the vector cache, texts requested."""
+        return [self.stats.note(f"{API_PREFIX}{self.model} at {self.api.host}",
+                                self.cache.store.root)]
 
     def encode_uncached(self, texts: Sequence[str], batch_size: int, show_progress: bool = False,
                         desc: str = "") -> np.ndarray:
