@@ -37,7 +37,7 @@ def run_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A MedTEB checkout's results/, leaderboard and site on branch main, one commit."""
-    from medteb.cli.common import regenerate_leaderboard
+    from medteb.results.outputs import regenerate_leaderboard
 
     repo = tmp_path / "repo"
     repo.mkdir()
@@ -144,3 +144,23 @@ def test_no_new_entry_and_unknown_base(repo: Path, capsys: pytest.CaptureFixture
     assert "git rev-parse --verify no-such-ref^{commit} failed" in capsys.readouterr().err
     assert main(["submit"]) == 2
     assert "give PATH, a run's output folder" in capsys.readouterr().err
+
+
+def test_a_served_models_entry_with_its_given_count_passes(repo: Path, tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture) -> None:
+    """``submit --parameters`` writes the count into the entry, so the check re-derives the same
+    entry from the pull request without the flag."""
+    from tests.stub_embeddings import StubEmbeddings
+
+    out, preds = tmp_path / "served-run", tmp_path / "served-preds"
+    with StubEmbeddings() as stub:
+        assert main(["run", "-m", "api/e5-small", "--api-base", stub.base_url, "--data-dir",
+                     "sample", "-t", "MedTEB-Retrieval", "MedTEB-Rerank", "MedTEB-STS",
+                     "--document-store", str(tmp_path / "store"), "--output-folder", str(out),
+                     "--prediction-folder", str(preds), "-v", "0"]) == 0
+    assert main(["submit", str(out), "--predictions", str(preds), "--parameters", "118000000"]) \
+        == 0
+    _commit(repo)
+    capsys.readouterr()
+    assert main(["submit", "--check", "main", "--predictions", str(preds)]) == 0
+    assert "| sample | api/e5-small (new) |" in capsys.readouterr().out
