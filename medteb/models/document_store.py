@@ -12,6 +12,10 @@ Layout (all files written atomically: a temp file in the same folder, fsync, the
 - Inside an entry, each vector is found by the SHA-256 of the exact text that was encoded
   (instruction included), so a changed text or instruction is a miss, never a stale hit.
 
+:meth:`DocumentStore.get_or_encode` is the caching wrapper of :mod:`medteb.models.vector_cache`
+around the document encoder, with one entry as its backend (:class:`StoreEntry`); served models
+keep their vectors in the same folder through the same wrapper (:mod:`medteb.models.served.cache`).
+
 Vectors are stored raw (before Matryoshka truncation and normalisation, which are cheap and
 applied on read), so one encoding serves every ``--truncate-dim``. Shards are
 ``safetensors`` files (no pickle); a shard is written every ``shard_size`` new vectors, so an
