@@ -153,20 +153,23 @@ class VectorCache:
     def _encode_and_keep(self, texts: list[str], encoder: BatchEncoder) -> dict[str, np.ndarray]:
         new: dict[str, np.ndarray] = {}
         waiting: list[tuple[list[str], np.ndarray]] = []
+        count = [0]  # texts waiting
 
         def flush() -> None:
             if waiting:
                 batches = list(waiting)
                 waiting.clear()  # a refused write (non-finite vectors) is not tried twice
+                count[0] = 0
                 self.backend.add([t for batch, _ in batches for t in batch],
                                  np.concatenate([v for _, v in batches]))
 
         def keep(batch: list[str], vectors: np.ndarray) -> None:
             vectors = np.asarray(vectors, dtype=np.float32)
             waiting.append((batch, vectors))
+            count[0] += len(batch)
             new.update(zip(batch, vectors, strict=True))
             self.stats.encoded += len(batch)
-            if sum(len(b) for b, _ in waiting) >= self.flush_every:
+            if count[0] >= self.flush_every:
                 flush()
 
         try:
