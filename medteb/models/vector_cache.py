@@ -66,7 +66,7 @@ class BatchEncoder(Protocol):
     as soon as it is done (every text exactly once, in any order of batches)."""
 
     def __call__(self, texts: list[str],
-                 keep: Callable[[list[str], np.ndarray], None]) -> None: ...
+                 keep: Callable[[list[str], np.ndarray], None], /) -> None: ...
 
 
 def chunks(texts: list[str], size: int) -> Iterator[list[str]]:
