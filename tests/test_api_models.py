@@ -55,9 +55,9 @@ def test_every_fault_is_retried_and_no_text_is_sent_again_after_success(tmp_path
         assert sorted(answered) == sorted([*TEXTS, "维度探测 dimension probe"])
         expected = np.stack([vector_of(t) for t in [*TEXTS, TEXTS[0]]])
         np.testing.assert_allclose(vectors, expected, rtol=1e-6)
-        assert side.dim == DIM and side.stats.embedded == len(TEXTS) and side.stats.probes == 1
-        assert (side.stats.asked, side.stats.cached) == (len(TEXTS) + 1, 0)  # TEXTS[0] twice
-        assert side.stats.requests == len(stub.log)  # retries and the probe included
+        assert side.dim == DIM and side.stats.encoded == len(TEXTS) and side.probes == 1
+        assert (side.stats.asked, side.stats.reused) == (len(TEXTS) + 1, 0)  # TEXTS[0] twice
+        assert side.requests == len(stub.log)  # retries and the probe included
         before = len(stub.log)
         again = side.encode(list(reversed(TEXTS)), 3, False, "")
         assert len(stub.log) == before  # all cached: no request
@@ -74,8 +74,8 @@ def test_a_run_stopped_by_a_failure_resumes_without_resending(tmp_path: Path) ->
         assert set(TEXTS[:8]) <= kept
         resumed = _side(stub, tmp_path)
         vectors = resumed.encode(TEXTS, 4, False, "")
-        assert resumed.stats.cached == 8 and resumed.stats.embedded == len(TEXTS) - 8
-        assert resumed.stats.asked == len(TEXTS) and resumed.stats.probes == 1  # the check
+        assert resumed.stats.reused == 8 and resumed.stats.encoded == len(TEXTS) - 8
+        assert resumed.stats.asked == len(TEXTS) and resumed.probes == 1  # the check
     # the probe twice: embedded at first load, then checked before the resumed requests
     assert sorted(stub.successes()) == sorted([*TEXTS, PROBE_TEXT, PROBE_TEXT])
     np.testing.assert_allclose(vectors, np.stack([vector_of(t) for t in TEXTS]), rtol=1e-6)
@@ -92,7 +92,7 @@ def test_a_changed_model_behind_the_name_is_never_mixed_into_the_cache(tmp_path:
         same = _side(stub, tmp_path)
         same.encode(TEXTS[:12], 8, False, "")  # two new texts: the probe is checked first
         assert [texts for texts, _ in stub.log[3:]] == [[PROBE_TEXT], TEXTS[10:12]]
-        assert same.stats.requests == 2
+        assert same.requests == 2
         stub.version = "v2"  # another model is now served under the same name
         changed = _side(stub, tmp_path)
         store = tmp_path / "store"

@@ -64,7 +64,7 @@ def _submit(args: argparse.Namespace) -> int:
     if args.check is not None:  # the pull request check: medteb/cli/submit_check.py
         from medteb.cli.submit_check import check_pr
 
-        return check_pr(args, derived_files)
+        return check_pr(args)
     if args.path is None:
         raise MedtebError("give PATH, a run's output folder (or --check BASE in CI)")
     results = Path(args.results)

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 
-def check_pr(args: argparse.Namespace, derive: Callable[..., dict[Path, bytes]]) -> int:
-    """Print the pull request comment; list every problem on stderr and return 1 if any.
-
-    ``derive`` is ``medteb submit``'s own ``derived_files`` (the regenerated files)."""
+def check_pr(args: argparse.Namespace) -> int:
+    """Print the pull request comment; list every problem on stderr and return 1 if any."""
     from medteb.results.pr_check import check_pull_request
 
     report = check_pull_request(
-        Path.cwd(), args.check, derive=derive,
+        Path.cwd(), args.check,
         predictions=Path(args.predictions) if args.predictions else None,
         data_dir=args.data_dir)
     print(report.to_markdown(), end="")

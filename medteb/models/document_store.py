@@ -12,6 +12,10 @@ Layout (all files written atomically: a temp file in the same folder, fsync, the
 - Inside an entry, each vector is found by the SHA-256 of the exact text that was encoded
   (instruction included), so a changed text or instruction is a miss, never a stale hit.
 
+:meth:`DocumentStore.get_or_encode` is the caching wrapper of :mod:`medteb.models.vector_cache`
+around the document encoder, with one entry as its backend (:class:`StoreEntry`); served models
+keep their vectors in the same folder through the same wrapper (:mod:`medteb.models.served.cache`).
+
 Vectors are stored raw (before Matryoshka truncation and normalisation, which are cheap and
 applied on read), so one encoding serves every ``--truncate-dim``. Shards are
 ``safetensors`` files (no pickle); a shard is written every ``shard_size`` new vectors, so an
@@ -26,13 +30,14 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from medteb._fileio import atomic_write, write_atomic
 from medteb._vectors import require_finite
 from medteb.errors import MedtebError
+from medteb.models.vector_cache import CacheStats, VectorCache, chunks, in_chunks
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
@@ -70,6 +75,20 @@ def text_digests(texts: Sequence[str]) -> np.ndarray:
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
     write_atomic(path, json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+
+
+class StoreIdentity(Protocol):
+    """Who made a set of stored vectors: the encoder key of its folder and its
+    ``encoder.json``. :class:`EncoderIdentity` (a model with weights) and
+    :class:`~medteb.models.served.cache.ServedIdentity` (a served model) are the two."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def key(self) -> str: ...
+
+    def to_dict(self) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -111,14 +130,6 @@ class EntryKey:
 
 
 @dataclass
-class StoreStats:
-    """Counts for the run report: how many documents were encoded and how many were re-used."""
-
-    encoded: int = 0
-    reused: int = 0
-
-
-@dataclass
 class DocumentStore:
     """Document vectors on disk, looked up by encoder, data and exact text.
 
@@ -129,13 +140,14 @@ class DocumentStore:
 
     root: Path
     shard_size: int = DEFAULT_SHARD_SIZE
-    stats: StoreStats = field(default_factory=StoreStats)
+    #: documents encoded and re-used by :meth:`get_or_encode` (for the run report)
+    stats: CacheStats = field(default_factory=CacheStats)
     _loaded: dict[Path, dict[bytes, np.ndarray]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self.root = Path(self.root).expanduser()
 
-    def _entry_dir(self, identity: EncoderIdentity, entry: EntryKey) -> Path:
+    def _entry_dir(self, identity: StoreIdentity, entry: EntryKey) -> Path:
         return self.root / identity.key / entry.key
 
     def _vectors(self, folder: Path) -> dict[bytes, np.ndarray]:
@@ -151,7 +163,7 @@ class DocumentStore:
             self._loaded[folder] = found
         return self._loaded[folder]
 
-    def lookup(self, identity: EncoderIdentity, entry: EntryKey,
+    def lookup(self, identity: StoreIdentity, entry: EntryKey,
                texts: Sequence[str]) -> tuple[np.ndarray | None, list[int]]:
         """Stored vectors for ``texts`` (rows of misses are zero) and the indices of the misses."""
         digests = text_digests(texts)
@@ -167,7 +179,7 @@ class DocumentStore:
                 out[i] = vector
         return out, missing
 
-    def missing_texts(self, identity: EncoderIdentity, entry: EntryKey,
+    def missing_texts(self, identity: StoreIdentity, entry: EntryKey,
                       texts: Sequence[str]) -> list[str]:
         """The distinct ``texts`` with no stored vector, in first-seen order.
 
@@ -190,7 +202,7 @@ class DocumentStore:
         return [t for t, d in zip(unique, text_digests(unique), strict=True)
                 if d.tobytes() not in stored]
 
-    def add(self, identity: EncoderIdentity, entry: EntryKey, texts: Sequence[str],
+    def add(self, identity: StoreIdentity, entry: EntryKey, texts: Sequence[str],
             vectors: np.ndarray, keep_in_memory: bool = True) -> None:
         """Store vectors of ``texts`` as one new shard (atomically).
 
@@ -231,30 +243,19 @@ class DocumentStore:
                 vector.
         """
         _require_texts(entry, texts)
-        stored, missing = self.lookup(identity, entry, texts)
-        self.stats.reused += len(texts) - len(missing)
-        if not missing and stored is not None:
-            return stored
-        if encode is None:
+        cache = VectorCache(StoreEntry(self, identity, entry), self.shard_size, self.stats)
+        found = cache.lookup(texts)
+        if found.missing and encode is None:
             raise DocumentStoreError(
-                f"{len(missing)} of {len(texts)} documents of {entry.task} ({entry.split}, data "
-                f"revision {entry.dataset_revision}) have no stored vector from {identity.name} "
-                f"(revision {identity.revision}, {identity.pooling} pooling, max length "
-                f"{identity.max_length}, {identity.dtype}) in {self.root}; encode them first "
-                "with `medteb encode-documents` using the same document model, settings and data"
-            )
-        unique = list(dict.fromkeys(texts[i] for i in missing))  # repeated texts: encode once
-        new: dict[str, np.ndarray] = {}
-        for chunk in self.shards(unique):
-            vectors = np.asarray(encode(chunk), dtype=np.float32)
-            self.add(identity, entry, chunk, vectors)
-            new.update(zip(chunk, vectors, strict=True))
-            self.stats.encoded += len(chunk)
-        dim = len(next(iter(new.values())))
-        out = stored if stored is not None else np.zeros((len(texts), dim), dtype=np.float32)
-        for i in missing:
-            out[i] = new[texts[i]]
-        return out
+                f"{len(found.missing)} of {len(texts)} documents of {entry.task} ({entry.split}, "
+                f"data revision {entry.dataset_revision}) have no stored vector from "
+                f"{identity.name} (revision {identity.revision}, {identity.pooling} pooling, max "
+                f"length {identity.max_length}, {identity.dtype}) in {self.root}; encode them "
+                "first with `medteb encode-documents` using the same document model, settings "
+                "and data")
+        # one shard per chunk: each chunk's vectors are written as soon as it is encoded
+        return cache.encode(texts, None if encode is None else in_chunks(encode, self.shard_size),
+                            found)
 
     def find_encoders(self, **fields: Any) -> list[EncoderIdentity]:
         """Stored encoders whose ``encoder.json`` matches every given field."""
@@ -271,8 +272,27 @@ class DocumentStore:
         Every shard but the last is full, so once some shards are stored the misses of a rerun
         cut into the same shards (what makes a resumed or distributed run write the same files).
         """
-        for start in range(0, len(texts), self.shard_size):
-            yield texts[start: start + self.shard_size]
+        yield from chunks(texts, self.shard_size)
+
+
+@dataclass(frozen=True)
+class StoreEntry:
+    """One encoder's vectors of one set of data in a :class:`DocumentStore`: a
+    :class:`~medteb.models.vector_cache.VectorBackend`."""
+
+    store: DocumentStore
+    identity: StoreIdentity
+    entry: EntryKey
+
+    @property
+    def location(self) -> Path:
+        return self.store.root
+
+    def lookup(self, texts: Sequence[str]) -> tuple[np.ndarray | None, list[int]]:
+        return self.store.lookup(self.identity, self.entry, texts)
+
+    def add(self, texts: Sequence[str], vectors: np.ndarray) -> None:
+        self.store.add(self.identity, self.entry, texts, vectors)
 
 
 def _require_texts(entry: EntryKey, texts: Sequence[str]) -> None:

@@ -104,19 +104,18 @@ def changed_paths(repo: Path, base: str) -> list[tuple[str, str]]:
 
 
 def check_pull_request(repo: str | Path, base: str,
-                       derive: Callable[[Path, Path, Path | None], dict[Path, bytes]],
                        predictions: Path | None = None,
                        data_dir: str | None = None) -> PrCheckReport:
     """Check ``HEAD`` of ``repo`` against ``base`` (see the module docstring).
 
     Args:
-        derive: (results, leaderboard.md, site or None) -> the regenerated files by path, as
-            ``medteb submit`` writes them (the CLI passes its own).
         predictions, data_dir: as ``medteb submit``'s, to recompute the scores.
 
     Raises:
         MedtebError: not a git repository, or ``base`` unknown.
     """
+    from medteb.results.outputs import derived_files as derive  # what medteb submit regenerates
+
     repo = Path(repo)
     _git(repo, "rev-parse", "--verify", f"{base}^{{commit}}")
     problems: list[str] = []

@@ -6,13 +6,14 @@ either side of an asymmetric pair (``--query-model`` / ``--document-model``, eac
 ``--query-api-base`` / ``--document-api-base``). The HTTP side (batches, concurrency, timeouts,
 retries, answer checks, the key) is :mod:`medteb.models.served.client`.
 
-Every vector is cached on disk in the :class:`~medteb.models.document_store.DocumentStore`
-(queries too), keyed by (served model, the exact text sent): a rerun or a resumed crash sends
-no request for a text already embedded, and a rerun whose texts are all cached works with the
-endpoint down. The key of the cache is the served model's *name*; a probe text embedded again
-before the first new request checks that the model behind the name has not changed (else
-point ``--document-store`` elsewhere, or clear it). Vectors are stored as served and
-L2-normalised when used (cosine similarity).
+Every vector is cached on disk (queries too), keyed by (served model, the exact text sent): a
+:class:`~medteb.models.vector_cache.VectorCache` around the HTTP client, kept in the document
+store folder (:mod:`medteb.models.served.cache`). Each answered batch is kept as it arrives, so
+a rerun or a resumed crash sends no request for a text already embedded, and a rerun whose
+texts are all cached works with the endpoint down. The key of the cache is the served model's
+*name*; a probe text embedded again before the first new request checks that the model behind
+the name has not changed (else point ``--document-store`` elsewhere, or clear it). Vectors are
+stored as served and L2-normalised when used (cosine similarity).
 
 Example:
     >>> from medteb.models.served.encoder import ApiSpec
@@ -23,7 +24,6 @@ Example:
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,24 +34,21 @@ from medteb.errors import MedtebError
 from medteb.models.document_store import (
     DocumentStore,
     DocumentStoreError,
-    EncoderIdentity,
-    EntryKey,
     content_key,
     default_store_root,
 )
 from medteb.models.names import API_PREFIX, served_name
+from medteb.models.served.cache import ServedVectors
 from medteb.models.served.client import DEFAULT_KEY_ENV, ApiConfig, ApiError, EmbeddingsClient
+from medteb.models.vector_cache import CacheStats, VectorCache
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
-__all__ = ["API_PREFIX", "DEFAULT_KEY_ENV", "ApiConfig", "ApiError", "ApiSide",
-           "ApiVectorCache"]
+__all__ = ["API_PREFIX", "DEFAULT_KEY_ENV", "ApiConfig", "ApiError", "ApiSide"]
 
 #: the environment variable read when no --api-base is given
 BASE_ENV = "MEDTEB_API_BASE"
-#: one entry holds every text of a served model: vectors do not depend on the task
-ALL_TEXTS = EntryKey(task="(any task: api vectors)", split="-", subset="-", dataset_revision="-")
 #: vectors are kept on disk after this many new ones (and when a run stops, for any reason)
 FLUSH_EVERY = 1024
 #: embedded when a served model is first loaded; embedded again to check the model is unchanged
@@ -59,57 +56,6 @@ PROBE_TEXT = "维度探测 dimension probe"
 #: the least cosine between the probe's cached and fresh vectors of "the same model" (a served
 #: model gives the same text the same vector up to float noise; another model does not)
 MIN_PROBE_COSINE = 0.999
-
-
-@dataclass
-class CacheStats:
-    """What answered a served model's texts in one process; the probe text is counted apart.
-
-    ``asked`` = ``cached`` (answered by the vector cache) + the texts answered by requests,
-    which sent ``embedded`` distinct texts (a text asked twice is sent once); ``requests``
-    counts HTTP requests, retries and probes included.
-    """
-
-    asked: int = 0
-    cached: int = 0
-    embedded: int = 0
-    probes: int = 0
-    requests: int = 0
-
-    def note(self, who: str, cache: object) -> str:
-        """The run report's line: which cache answered how many texts, adding up to ``asked``."""
-        sent = f"{self.requests} requests (retries and {self.probes} probe text(s) included)"
-        if not self.asked:
-            return (f"{who}: no text asked of the vector cache or the endpoint (nothing was "
-                    f"encoded in this run); {sent}")
-        return (f"{who}: {self.asked} texts: {self.cached} from the vector cache {cache}, "
-                f"{self.asked - self.cached} from the endpoint ({self.embedded} distinct texts "
-                f"sent); {sent}")
-
-
-class ApiVectorCache:
-    """(served model, exact text) → vector, kept in a :class:`DocumentStore`."""
-
-    def __init__(self, store: DocumentStore, model: str) -> None:
-        self.store, self.model = store, model
-
-    def identity(self, dim: int = 0) -> EncoderIdentity:
-        # the store's encoder key hashes name, revision, pooling, max length and dtype; only the
-        # name varies here, so the key is the served model's (dim is recorded, not keyed)
-        return EncoderIdentity(name=f"{API_PREFIX}{self.model}", revision="served",
-                               pooling="api", max_length=0, dtype="float32", dim=dim,
-                               n_parameters=0)
-
-    def stored_dim(self) -> int | None:
-        """The dimension of this model's cached vectors, if any are cached."""
-        found = self.store.find_encoders(name=self.identity().name, pooling="api")
-        return found[0].dim if found else None
-
-    def lookup(self, texts: Sequence[str]) -> tuple[np.ndarray | None, list[int]]:
-        return self.store.lookup(self.identity(), ALL_TEXTS, texts)
-
-    def add(self, texts: Sequence[str], vectors: np.ndarray) -> None:
-        self.store.add(self.identity(int(vectors.shape[1])), ALL_TEXTS, texts, vectors)
 
 
 class ApiSide:
@@ -134,14 +80,19 @@ class ApiSide:
         self.model = served_name(model)
         self.client = EmbeddingsClient(self.model, api)
         root = Path(api.store).expanduser() if api.store else default_store_root()
-        self.cache = ApiVectorCache(store or DocumentStore(root), self.model)
-        self.stats = CacheStats()
+        self.vectors = ServedVectors(store or DocumentStore(root), self.model)
+        #: the cache around the client; its stats count texts cached and embedded
+        self.cache = VectorCache(self.vectors, flush_every=FLUSH_EVERY)
+        self.stats = self.cache.stats
+        self.requests = 0  #: HTTP requests made, retries and probes included
+        self.probes = 0  #: probe texts sent (counted apart from the run's texts)
         self.revision = "served"  # the name is the identity; the host is recorded beside it
         self._checked = False
-        self.dim: int | None = self.cache.stored_dim()  # None only while the probe is embedded
-        if self.dim is None:  # nothing cached for this model: the probe is its first text
-            self._checked = True  # its vector is this process's: nothing to compare with
-            self.dim = int(self._request([PROBE_TEXT], 1, False, "").shape[1])
+        self.dim: int | None = self.vectors.stored_dim()  # None only while the probe is embedded
+        if self.dim is None:
+            self.dim = int(self.encode([PROBE_TEXT], 1, False, "").shape[1])
+            self.probes += 1  # not a text of the run: its counts start after it
+            self.cache.stats = self.stats = CacheStats()
 
     def encode(self, texts: Sequence[str], batch_size: int, show_progress: bool,
                desc: str, context: Any = None) -> np.ndarray:
@@ -152,20 +103,11 @@ class ApiSide:
         texts = list(texts)
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        stored, missing = self.cache.lookup(texts)
-        self.stats.asked += len(texts)
-        self.stats.cached += len(texts) - len(missing)
-        if not missing:
-            assert stored is not None
-            return stored
-        self.check_unchanged()
-        unique = list(dict.fromkeys(texts[i] for i in missing))
-        new = self._request(unique, batch_size, show_progress, desc)
-        out = stored if stored is not None else np.zeros((len(texts), new.shape[1]), np.float32)
-        rows = {text: i for i, text in enumerate(unique)}
-        for i in missing:
-            out[i] = new[rows[texts[i]]]
-        return out
+
+        def request(missing: list[str], keep: Callable[[list[str], np.ndarray], None]) -> None:
+            self._request(missing, keep, batch_size, show_progress, desc)
+
+        return self.cache.encode(texts, request)
 
     def check_unchanged(self) -> None:
         """Embed the probe text again (once per process) and compare it with its cached vector.
@@ -185,8 +127,8 @@ class ApiSide:
         try:
             fresh = self.client.embed_batch([PROBE_TEXT])[0]
         finally:
-            self.stats.requests += self.client.requests - before
-            self.stats.probes += 1
+            self.requests += self.client.requests - before
+            self.probes += 1
         old = cached[0]
         if old.shape != fresh.shape:
             seen = f"{fresh.shape[0]}-d, cached {old.shape[0]}-d"
@@ -198,49 +140,45 @@ class ApiSide:
             seen = f"cosine {cosine:.4f} with the cached vector"
         raise ApiError(
             f"{API_PREFIX}{self.model} at {self.api.endpoint} no longer serves the model whose "
-            f"vectors are cached in {self.cache.store.root}: the probe text's vector changed "
+            f"vectors are cached in {self.vectors.location}: the probe text's vector changed "
             f"({seen}), so the model behind the name changed; new vectors would be mixed with "
             "the old model's. Use another --document-store for the new model")
 
-    def _request(self, texts: list[str], batch_size: int, show_progress: bool,
-                 desc: str) -> np.ndarray:
+    def _request(self, texts: list[str], keep: Callable[[list[str], np.ndarray], None],
+                 batch_size: int, show_progress: bool, desc: str) -> None:
+        """Send ``texts`` (the cache's misses), handing each answered batch to ``keep``."""
         from tqdm.auto import tqdm
 
-        buffer: list[tuple[list[str], np.ndarray]] = []
+        self.check_unchanged()  # before the first request: never mix two models' vectors
 
-        def flush() -> None:
-            if buffer:
-                self.cache.add([t for b, _ in buffer for t in b],
-                               np.concatenate([v for _, v in buffer]))
-                buffer.clear()
-
-        def keep(batch: list[str], vectors: np.ndarray) -> None:
+        def checked(batch: list[str], vectors: np.ndarray) -> None:
             if self.dim is not None and vectors.shape[1] != self.dim:  # before any is kept
                 raise ApiError(f"{API_PREFIX}{self.model} at {self.api.endpoint} now serves "
                                f"{vectors.shape[1]}-d vectors but its cached ones are "
                                f"{self.dim}-d; the model behind the name changed: use "
                                "another --document-store")
-            buffer.append((batch, vectors))
-            probes = batch.count(PROBE_TEXT) if self.dim is None else 0  # the load's probe
-            self.stats.embedded += len(batch) - probes
-            self.stats.probes += probes
-            if sum(len(b) for b, _ in buffer) >= FLUSH_EVERY:
-                flush()
+            keep(batch, vectors)
 
         before = self.client.requests
         bar = tqdm(total=len(texts), desc=desc or f"Embedding via {self.api.host}",
                    disable=not show_progress, unit="text")
         try:
-            return self.client.embed(texts, batch_size, on_batch=keep, progress=bar.update)
-        finally:  # whatever stops the run, every answered batch is on disk
-            flush()
+            self.client.embed(texts, batch_size, on_batch=checked, progress=bar.update)
+        finally:
             bar.close()
-            self.stats.requests += self.client.requests - before
+            self.requests += self.client.requests - before
 
     def run_notes(self) -> list[str]:
-        """The line of the run report: texts from the vector cache, texts requested."""
-        return [self.stats.note(f"{API_PREFIX}{self.model} at {self.api.host}",
-                                self.cache.store.root)]
+        """The line of the run report: which cache answered how many texts, adding up to the
+        texts asked (the same number on every rerun of the same tasks)."""
+        s, who = self.stats, f"{API_PREFIX}{self.model} at {self.api.host}"
+        sent = f"{self.requests} requests (retries and {self.probes} probe text(s) included)"
+        if not s.asked:
+            return [f"{who}: no text asked of the vector cache or the endpoint (nothing was "
+                    f"encoded in this run); {sent}"]
+        return [f"{who}: {s.asked} texts: {s.reused} from the vector cache "
+                f"{self.vectors.location}, {s.asked - s.reused} from the endpoint ({s.encoded} "
+                f"distinct texts sent); {sent}"]
 
     def encode_uncached(self, texts: Sequence[str], batch_size: int, show_progress: bool = False,
                         desc: str = "") -> np.ndarray:
