@@ -37,7 +37,7 @@ def run_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A MedTEB checkout's results/, leaderboard and site on branch main, one commit."""
-    from medteb.cli.common import regenerate_leaderboard
+    from medteb.results.outputs import regenerate_leaderboard
 
     repo = tmp_path / "repo"
     repo.mkdir()

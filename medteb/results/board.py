@@ -14,7 +14,7 @@ board's marks and the footnote numbering). Both renderers show every column of t
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from medteb.benchmark.definitions import AVERAGES, BENCHMARK_ORDER, paper_averages
@@ -57,6 +57,8 @@ class Row:
     batch_size: int | None = None
     folder: str = ""
     reference: str | None = None
+    # issue 23: each scored task's training-data overlap mark (medteb.results.overlap)
+    overlap: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_entry(cls, entry: Entry) -> Row:
@@ -70,7 +72,7 @@ class Row:
             params_document=sub.n_parameters_document,
             qps=speed.qps if speed else None, hardware=speed.hardware if speed else None,
             batch_size=speed.batch_size if speed else None, folder=entry.folder,
-            reference=entry.reference,
+            reference=entry.reference, overlap=dict(entry.overlap),
         )
 
     @property
@@ -119,6 +121,8 @@ class Row:
             "qps": self.qps, "batch_size": self.batch_size, "hardware": self.hardware,
             "source": self.source, "provenance": self.provenance, "verified": self.verified,
             "folder": self.folder, "reference": self.reference,
+            "training_overlap": {t: self.overlap[t] for t in BENCHMARK_ORDER
+                                 if t in self.overlap},
         }
 
     def sort_key(self) -> tuple[Any, ...]:
@@ -231,8 +235,24 @@ def _score(column: str) -> Callable[[RowContext], Cell]:
         shown = round(100 * value, 2)
         best, second = ctx.marks[column]
         mark = "best" if shown == best else "second" if shown == second else None
-        return Cell(f"{shown:.2f}", repr(100 * value), mark)
+        return _overlap_marked(ctx.row, column, Cell(f"{shown:.2f}", repr(100 * value), mark))
     return cell
+
+
+def _overlap_marked(row: Row, column: str, cell: Cell) -> Cell:
+    """A task's score cell with its training-data overlap marker (issue 23)."""
+    from dataclasses import replace
+
+    from medteb.results.overlap import MARKERS
+
+    task = _TASK_OF.get(column)
+    if task not in row.overlap:
+        return cell
+    marker, text = MARKERS[row.overlap[task]]
+    return replace(cell, note=marker, title=f"{marker} {text}")
+
+
+_TASK_OF = {label: task for task, label in TASK_COLUMNS.items()}
 
 
 def _qps(ctx: RowContext) -> Cell:
@@ -320,4 +340,12 @@ class BoardView:
         """``(marker, text)`` of each footnote: the sources, then where QPS was measured."""
         return ([(f"[{i}]", s) for i, s in enumerate(self.sources, start=1)]
                 + [(f"({_letter(i)})", f"QPS measured on {h}")
-                   for i, h in enumerate(self.hardware)])
+                   for i, h in enumerate(self.hardware)]
+                + self._overlap_footnotes())
+
+    def _overlap_footnotes(self) -> list[tuple[str, str]]:
+        """One footnote per training-data overlap marker shown on this board (issue 23)."""
+        from medteb.results.overlap import MARKERS
+
+        shown = {kind for r in self.rows for kind in r.row.overlap.values()}
+        return [MARKERS[k] for k in MARKERS if k in shown]
