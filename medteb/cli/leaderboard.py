@@ -13,7 +13,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "leaderboard", help="regenerate leaderboard.md (or the web page) from results/",
         description="Regenerate leaderboard.md from the result files in results/: one board per "
-                    "setting (zero-shot, fine-tuned, sample), and a figure of average score "
+                    "setting (zero-shot, fine-tuned, sample) on one release of the data "
+                    "(the latest with results, or --release V), and a figure of average score "
                     "against query-encoder parameters (leaderboard.png / .svg next to it). With "
                     "--html, write the static web site instead (index.html, leaderboard.json, "
                     "leaderboard.csv): sortable, filterable, no server needed; `medteb submit` "

@@ -59,6 +59,8 @@ class Row:
     reference: str | None = None
     # issue 23: each scored task's training-data overlap mark (medteb.results.overlap)
     overlap: dict[str, str] = field(default_factory=dict)
+    # issue 24: the latest `medteb reproduce` that matched, (day, hardware); None when none
+    reproduced: tuple[str, str] | None = None
 
     @classmethod
     def from_entry(cls, entry: Entry) -> Row:
@@ -73,6 +75,7 @@ class Row:
             qps=speed.qps if speed else None, hardware=speed.hardware if speed else None,
             batch_size=speed.batch_size if speed else None, folder=entry.folder,
             reference=entry.reference, overlap=dict(entry.overlap),
+            reproduced=entry.reproduced,
         )
 
     @property
@@ -123,6 +126,8 @@ class Row:
             "folder": self.folder, "reference": self.reference,
             "training_overlap": {t: self.overlap[t] for t in BENCHMARK_ORDER
                                  if t in self.overlap},
+            "reproduced_on": self.reproduced[0] if self.reproduced else None,
+            "reproduced_hardware": self.reproduced[1] if self.reproduced else None,
         }
 
     def sort_key(self) -> tuple[Any, ...]:
@@ -271,6 +276,15 @@ def _source(ctx: RowContext) -> Cell:
                 results_path=f"{row.folder}/submission.yaml", short=row.source_kind)
 
 
+def _reproduced(ctx: RowContext) -> Cell:
+    """Issue 24: the day and hardware of the entry's latest matching `medteb reproduce`."""
+    if ctx.row.reproduced is None:
+        return Cell("–")
+    day, where = ctx.row.reproduced
+    return Cell(f"✓ {day}, {where}", day, title=f"re-run with `medteb reproduce` on {day} "
+                f"({where}): every main score within 0.001", short=f"✓ {day}")
+
+
 def _letter(index: int) -> str:
     return chr(ord("a") + index)
 
@@ -288,6 +302,7 @@ def _columns() -> tuple[Column, ...]:
         *(Column(label, _score(label)) for label in score_columns()),
         Column("QPS", _qps),
         Column("Source", _source, kind="text", first="asc", align="left"),
+        Column("Reproduced", _reproduced, kind="text", first="desc", align="left"),
     )
 
 

@@ -246,6 +246,7 @@ class Entry:
     reference: str | None = None
     release: str | None = None  # the MedTEB release its tasks were read from (data revision)
     overlap: dict[str, str] = field(default_factory=dict)  # task -> results.overlap mark
+    reproduced: tuple[str, str] | None = None  # the latest reproduction: (date, hardware)
 
     @property
     def setting(self) -> str:
@@ -266,6 +267,7 @@ def load_entries(results_dir: str | Path) -> tuple[list[Entry], list[str]]:
         ResultsError: a folder has results but a broken ``submission.yaml`` / result file.
     """
     from medteb.results.overlap import entry_audit, score_overlap
+    from medteb.results.reproductions import latest_reproduction
 
     root = Path(results_dir)
     if not root.is_dir():
@@ -289,7 +291,8 @@ def load_entries(results_dir: str | Path) -> tuple[list[Entry], list[str]]:
                              folder=where, reference=_web_link(reference),
                              release=entry_release(revisions, where),
                              overlap=score_overlap(scores, submission.training_datasets,
-                                                   entry_audit(folder))))
+                                                   entry_audit(folder)),
+                             reproduced=latest_reproduction(folder)))
     return entries, skipped
 
 

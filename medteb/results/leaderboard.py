@@ -159,7 +159,9 @@ class Leaderboard:
             "(`MedTEB-Speed.json`). Source: *reported* numbers are copied from a publication; "
             "*reproduced* ones were computed with `medteb run` and added with `medteb submit` "
             "(*verified*: its main scores were recomputed from the run's predictions). "
-            "Settings are different experiments and are never ranked together.", "",
+            "Settings are different experiments and are never ranked together. Reproduced: the "
+            "day and hardware of the entry's latest `medteb reproduce`, whose main scores all "
+            "came within 0.001 (`reproductions.yaml`).", "",
         ]
         if self.release_note:
             lines += [_cell(self.release_note), ""]
