@@ -125,9 +125,9 @@ def test_reproduced_on_the_board_from_reproductions_yaml(tmp_path: Path) -> None
     board = Leaderboard.from_entries(entries, figure=None)
     text = board.to_markdown()
     (row,) = [line for line in text.splitlines() if "| again |" in line]
-    assert row.endswith("| reported [1] | ✓ 2026-12-05, 2x NVIDIA H200 |")
+    assert row.endswith("| reported [1] | ✓ 2026-12-05, 2x NVIDIA H200 | – |")
     (plain,) = [line for line in text.splitlines() if "| plain |" in line]
-    assert plain.endswith("| reported [1] | – |")
+    assert plain.endswith("| reported [1] | – | – |")
     data = {r["model_name"]: r for r in board.to_dict()["zero-shot"]}
     assert (data["org/again"]["reproduced_on"], data["org/again"]["reproduced_hardware"]) == (
         "2026-12-05", "2x NVIDIA H200")

@@ -110,3 +110,41 @@ def test_an_entry_on_a_release(tmp_path: Path) -> None:
     with pytest.raises(ReleaseError, match=r"per-query scores on data 'local-0123456789abcdef', "
                        r"not on MedTEB-Retrieval of .*2026\.1 \(content hash"):
         entry_post_cutoff(entry, release, "MedTEB-Retrieval")
+
+
+def test_the_board_and_page_show_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from medteb.results.leaderboard import Leaderboard
+    from medteb.results.outputs import board_entries
+    from medteb.results.site import build_site
+    from tests.results_helpers import five, write_entry
+
+    queries = {f"q{i}": (f"问题{i}号头痛", "2025-09-01" if i < 40 else "2025-03-01")
+               for i in range(80)}
+    root = tmp_path / "releases"
+    create_release(make_export(tmp_path / "export", queries), root, "2026.1",
+                   today=datetime.date(2026, 1, 15))
+    content = read_retrieval(root / "2026.1/MedTEB-Retrieval", "test", reranking=False).revision
+    revision = f"release-2026.1-{content}"
+    results = tmp_path / "results"
+    entry = write_entry(results, "org/dated", "v1", five(.5, .5, .6, .6, .6),
+                        data_revision=revision)
+    meta = json.loads((entry / "model_meta.json").read_text())
+    (entry / "model_meta.json").write_text(json.dumps({**meta, "release_date": "2025-06-30"}))
+    ids = sorted(queries)
+    write_per_query(entry / "MedTEB-Retrieval.per_query.json", _per_query(
+        ids, [0.4 if queries[q][1] > "2025-06-30" else 0.7 for q in ids], revision))
+    write_entry(results, "org/undated", "v1", five(.5, .5, .5, .5, .5), data_revision=revision)
+    monkeypatch.setenv("MEDTEB_RELEASES_DIR", str(root))
+    entries, _ = board_entries(results)
+    text = Leaderboard.from_entries(entries, figure=None).to_markdown()
+    (dated,) = [line for line in text.splitlines() if "| dated |" in line]
+    (undated,) = [line for line in text.splitlines() if "| undated |" in line]
+    assert dated.endswith("| – | -30.00 [-30.00, -30.00] |")
+    assert undated.endswith("| – | – |")
+    page = build_site(entries).to_html()
+    assert ("<tr><td>dated</td><td>MedTEB-Retrieval</td><td>2025-06-30</td><td>40.00 (40)</td>"
+            "<td>70.00 (40)</td><td>-30.00 [-30.00, -30.00]</td></tr>") in page
+    monkeypatch.setenv("MEDTEB_RELEASES_DIR", str(tmp_path / "elsewhere"))
+    entries, _ = board_entries(results)  # the release's query dates are not here: no column
+    assert all(not e.post_cutoff for e in entries)
+    assert 'class="post-cutoff"' not in build_site(entries).to_html()

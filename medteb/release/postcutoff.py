@@ -6,7 +6,7 @@ The split is :func:`medteb.release.cutoff.split_at_cutoff` (a slice with fewer t
 :data:`~medteb.release.cutoff.MIN_SLICE` queries has no score); the interval resamples each
 slice's queries independently (the slices hold different queries) with the analysis package's
 bootstrap (:func:`medteb.analysis.stats.bootstrap`), a fixed seed and a stated number of
-resamples. This module computes; the board column that shows it is not wired yet.
+resamples. The board's *Post-cutoff Δ* column and the page's post-cutoff table show it.
 """
 
 from __future__ import annotations
@@ -133,3 +133,23 @@ def entry_post_cutoff(entry: str | Path, release: str | Path, task: str,
         raise ReleaseError(f"{path}: per-query scores on data {per_query.data_revision!r}, "
                            f"not on {task} of {release} (content hash {data.revision})")
     return post_cutoff(per_query, data.query_dates, str(release_date)[:10], resamples, seed)
+
+
+#: the tasks whose queries carry dates
+DATED_TASKS = ("MedTEB-Retrieval", "MedTEB-Rerank")
+
+
+def entry_cutoffs(entry: str | Path, release: str | None) -> dict[str, PostCutoff]:
+    """Each dated task's post-cutoff score of an entry on ``release``, found in the releases
+    folder (``MEDTEB_RELEASES_DIR``, else ``./releases``); {} when the entry is on no release,
+    the folder is absent, or :func:`entry_post_cutoff` finds nothing to split."""
+    from medteb.release.manifest import MANIFEST, releases_dir
+
+    if release is None:
+        return {}
+    folder = releases_dir(None) / release
+    if not (folder / MANIFEST).is_file():
+        return {}
+    found = {task: entry_post_cutoff(entry, folder, task) for task in DATED_TASKS
+             if (folder / task).is_dir()}
+    return {task: result for task, result in found.items() if result is not None}

@@ -61,6 +61,8 @@ class Row:
     overlap: dict[str, str] = field(default_factory=dict)
     # issue 24: the latest `medteb reproduce` that matched, (day, hardware); None when none
     reproduced: tuple[str, str] | None = None
+    # issue 23: task -> medteb.release.postcutoff.PostCutoff on the entry's release
+    post_cutoff: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_entry(cls, entry: Entry) -> Row:
@@ -75,7 +77,7 @@ class Row:
             qps=speed.qps if speed else None, hardware=speed.hardware if speed else None,
             batch_size=speed.batch_size if speed else None, folder=entry.folder,
             reference=entry.reference, overlap=dict(entry.overlap),
-            reproduced=entry.reproduced,
+            reproduced=entry.reproduced, post_cutoff=dict(entry.post_cutoff),
         )
 
     @property
@@ -128,6 +130,7 @@ class Row:
                                  if t in self.overlap},
             "reproduced_on": self.reproduced[0] if self.reproduced else None,
             "reproduced_hardware": self.reproduced[1] if self.reproduced else None,
+            "post_cutoff": {t: c.to_dict() for t, c in self.post_cutoff.items()},
         }
 
     def sort_key(self) -> tuple[Any, ...]:
@@ -285,6 +288,18 @@ def _reproduced(ctx: RowContext) -> Cell:
                 f"({where}): every main score within 0.001", short=f"✓ {day}")
 
 
+def _post_cutoff(ctx: RowContext) -> Cell:
+    """Issue 23: Retrieval's score after minus before the model's release date, with its
+    bootstrap interval (``–`` without dated data or with a slice under 30 queries)."""
+    cut = ctx.row.post_cutoff.get("MedTEB-Retrieval")
+    if cut is None or cut.difference is None:
+        return Cell("–")
+    return Cell(cut.text, repr(100 * cut.difference), title=(
+        f"Retrieval after {cut.release_date}: {100 * cut.after_score:.2f} ({cut.after} "
+        f"queries); on or before: {100 * cut.before_score:.2f} ({cut.before} queries); 95% "
+        f"bootstrap interval, {cut.resamples} resamples"))
+
+
 def _letter(index: int) -> str:
     return chr(ord("a") + index)
 
@@ -303,6 +318,7 @@ def _columns() -> tuple[Column, ...]:
         Column("QPS", _qps),
         Column("Source", _source, kind="text", first="asc", align="left"),
         Column("Reproduced", _reproduced, kind="text", first="desc", align="left"),
+        Column("Post-cutoff Δ", _post_cutoff, first="asc"),
     )
 
 

@@ -247,6 +247,8 @@ class Entry:
     release: str | None = None  # the MedTEB release its tasks were read from (data revision)
     overlap: dict[str, str] = field(default_factory=dict)  # task -> results.overlap mark
     reproduced: tuple[str, str] | None = None  # the latest reproduction: (date, hardware)
+    # task -> release.postcutoff.PostCutoff; filled by results.outputs.board_entries
+    post_cutoff: dict[str, Any] = field(default_factory=dict)
 
     @property
     def setting(self) -> str:
@@ -285,11 +287,11 @@ def load_entries(results_dir: str | Path) -> tuple[list[Entry], list[str]]:
         submission = read_submission(folder)
         meta = json.loads((folder / "model_meta.json").read_text(encoding="utf-8"))
         scores, revisions = _read_scores(folder)
-        reference = meta.get("reference")
+        reference, release = meta.get("reference"), entry_release(revisions, where)
         entries.append(Entry(model_name=str(meta.get("name")), revision=folder.name,
                              submission=submission, scores=scores, speed=read_speed(folder),
                              folder=where, reference=_web_link(reference),
-                             release=entry_release(revisions, where),
+                             release=release,
                              overlap=score_overlap(scores, submission.training_datasets,
                                                    entry_audit(folder)),
                              reproduced=latest_reproduction(folder)))

@@ -161,7 +161,10 @@ class Leaderboard:
             "(*verified*: its main scores were recomputed from the run's predictions). "
             "Settings are different experiments and are never ranked together. Reproduced: the "
             "day and hardware of the entry's latest `medteb reproduce`, whose main scores all "
-            "came within 0.001 (`reproductions.yaml`).", "",
+            "came within 0.001 (`reproductions.yaml`). Post-cutoff Δ: Retrieval score on a "
+            "release's queries dated after the model's release date minus on those before, "
+            "with its 95% bootstrap interval (\"–\": unknown date, or a slice under 30 "
+            "queries).", "",
         ]
         if self.release_note:
             lines += [_cell(self.release_note), ""]

@@ -19,16 +19,29 @@ from medteb._fileio import write_atomic
 DEFAULT_SITE = "site"
 
 
+def board_entries(results: str | os.PathLike) -> tuple[list, list[str]]:
+    """:func:`~medteb.results.layout.load_entries` with each entry's post-cutoff scores on its
+    release (:func:`medteb.release.postcutoff.entry_cutoffs`; the release folder is looked up
+    in ``MEDTEB_RELEASES_DIR``, else ``./releases``)."""
+    from dataclasses import replace
+
+    from medteb.release.postcutoff import entry_cutoffs
+    from medteb.results.layout import load_entries
+
+    entries, skipped = load_entries(results)
+    return [replace(e, post_cutoff=entry_cutoffs(Path(results) / e.folder, e.release))
+            for e in entries], skipped
+
+
 def leaderboard_files(results: str | os.PathLike, output: str | os.PathLike,
                       figure: bool = True, release: str | None = None
                       ) -> tuple[dict[Path, bytes], list[str]]:
     """The bytes of ``leaderboard.md`` (and its figure) for a results folder, by path, and the
     notes on folders passed over; writes nothing. ``release``: the release shown (default: the
     latest with results)."""
-    from medteb.results.layout import load_entries
     from medteb.results.leaderboard import FIGURE_NAME, Leaderboard
 
-    entries, skipped = load_entries(results)
+    entries, skipped = board_entries(results)
     board = Leaderboard.from_entries(entries, figure=FIGURE_NAME if figure else None,
                                      release=release)
     target = Path(output)
@@ -63,10 +76,9 @@ def site_files(results: str | os.PathLike, folder: str | os.PathLike,
             ``file://`` in a clone and on a host serving the repository).
         release: the release shown (default: the latest with results).
     """
-    from medteb.results.layout import load_entries
     from medteb.results.site import SITE_FILES, build_site
 
-    entries, skipped = load_entries(results)
+    entries, skipped = board_entries(results)
     target = Path(folder)
     if results_url is None:
         results_url = recorded_results_url(target) or Path(

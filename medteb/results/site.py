@@ -143,6 +143,7 @@ class Site:
             return "\n".join([*parts, '<p class="empty">No results yet.</p>', "</section>"])
         parts += [_table(board, self.results_url), *_footnotes(board)]
         parts.append(self._figures(board))
+        parts += [view] if (view := _post_cutoff_html(board)) else []
         parts.append(_correlation_html(self.correlations.get(s, "")))
         return "\n".join([*parts, "</section>"])
 
@@ -265,6 +266,33 @@ def _html_cell(cell: Cell, column: Column, results_url: str) -> str:
 
 def _css(column: Column) -> str:
     return f' class="{column.css}"' if column.css else ""
+
+
+def _post_cutoff_html(board: Board) -> str:
+    """Issue 23's page view: each model's score after vs before its release date, per dated
+    task; nothing when no row of the board has one."""
+    rows = [(r, task, c) for r in board.rows for task, c in sorted(r.post_cutoff.items())]
+    if not rows:
+        return ""
+
+    def score(value: float | None, n: int) -> str:
+        return f"{'–' if value is None else f'{100 * value:.2f}'} ({n})"
+
+    body = "".join(
+        f"<tr><td>{html.escape(r.display_name)}</td><td>{html.escape(task)}</td>"
+        f"<td>{c.release_date}</td><td>{score(c.after_score, c.after)}</td>"
+        f"<td>{score(c.before_score, c.before)}</td><td>{html.escape(c.text)}</td></tr>"
+        for r, task, c in rows)
+    return "\n".join([
+        '<section class="post-cutoff"><h3>Post-cutoff: queries dated after each model\'s '
+        "release date</h3>",
+        "<p>Score on the release's queries dated after the model's release date against those "
+        "dated on or before it (queries in brackets), and the difference after − before with "
+        "its 95% bootstrap interval (each slice resampled independently). &ldquo;–&rdquo;: a "
+        "slice with fewer than 30 queries (docs/releases.md).</p>",
+        "<table><thead><tr><th>Model</th><th>Task</th><th>Release date</th><th>After</th>"
+        "<th>Before</th><th>Δ [95% CI]</th></tr></thead>",
+        f"<tbody>{body}</tbody></table>", "</section>"])
 
 
 def _csv_value(value: object) -> object:
