@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from medteb.benchmark.definitions import BENCHMARK_ORDER
+from medteb.benchmark.definitions import BENCHMARK_ORDER, NEW_TASKS
 from medteb.results.layout import PROVENANCE_KEY, SPEED_FILE, SUBMISSION_FILE, Submission
 
 MAIN_SCORES = {"CMedQAv1-reranking": "map_at_1000", "CMedQAv2-reranking": "map_at_1000",
@@ -26,8 +26,10 @@ def write_entry(root: Path, name: str, revision: str, scores: dict[str, float | 
                 setting: str = "zero-shot", display: str | None = None,
                 params: tuple[int | None, int | None] = (100_000_000, 100_000_000),
                 source: str = "fixture, Table X", provenance: str = "reported",
-                speed: dict | None = None, verified: bool = False) -> Path:
-    """One model revision; ``scores`` are 0–1 per task (None or absent: no result file)."""
+                speed: dict | None = None, verified: bool = False,
+                data_revision: str = "unreleased") -> Path:
+    """One model revision; ``scores`` are 0–1 per task (None or absent: no result file);
+    ``data_revision``: the MedTEB tasks' dataset revision (``release-V-<hash>``: on release V)."""
     folder = root / name.replace("/", "__") / revision
     folder.mkdir(parents=True, exist_ok=True)
     meta = {"name": name, "revision": revision, "n_parameters": params[0],
@@ -35,7 +37,8 @@ def write_entry(root: Path, name: str, revision: str, scores: dict[str, float | 
     (folder / "model_meta.json").write_text(json.dumps(meta, indent=4) + "\n")
     for task in BENCHMARK_ORDER:
         if scores.get(task) is not None:
-            data = task_result(task, scores[task])
+            data = task_result(task, scores[task],
+                               data_revision if task in NEW_TASKS else "unreleased")
             data[PROVENANCE_KEY] = source
             (folder / f"{task}.json").write_text(json.dumps(data, indent=2) + "\n")
     record = Submission(setting=setting, display_name=display or name.split("/")[-1],

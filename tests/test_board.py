@@ -26,7 +26,8 @@ def _board() -> Board:
 def test_the_view_holds_ranks_marks_and_footnotes() -> None:
     view = BoardView.of(_board())
     labels = [c.label for c in view.columns]
-    assert labels[:3] == ["Rank", "Model", "Params (Q/D)"] and labels[-2:] == ["QPS", "Source"]
+    assert labels[:3] == ["Rank", "Model", "Params (Q/D)"]
+    assert labels[-4:] == ["QPS", "Source", "Reproduced", "Post-cutoff Δ"]
     by_label = [dict(zip(labels, r.cells, strict=True)) for r in view.rows]
     assert [r.row.display_name for r in view.rows] == ["B", "A", "C"]
     assert [r.rank for r in view.rows] == [1, 2, None]  # C has no Avg: no rank
@@ -55,7 +56,7 @@ def test_a_column_is_one_declaration_both_renderers_show(
     monkeypatch.setattr(board_module, "COLUMNS", (*COLUMNS, extra))
     markdown, page = leaderboard.to_markdown(), site.to_html()
     assert markdown != before_md and page != before_html
-    assert "| QPS | Source | Interval |" in markdown and "|---|---:|" in markdown
+    assert "| Reproduced | Post-cutoff Δ | Interval |" in markdown and "|---|---:|" in markdown
     assert markdown.count("±1 (z) |") == 3
     assert '<button type="button">Interval</button>' in page
     assert page.count('<td data-value="1" title="width">±1 <sup>(z)</sup></td>') == 3

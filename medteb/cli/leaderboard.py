@@ -13,7 +13,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "leaderboard", help="regenerate leaderboard.md (or the web page) from results/",
         description="Regenerate leaderboard.md from the result files in results/: one board per "
-                    "setting (zero-shot, fine-tuned, sample), and a figure of average score "
+                    "setting (zero-shot, fine-tuned, sample) on one release of the data "
+                    "(the latest with results, or --release V), and a figure of average score "
                     "against query-encoder parameters (leaderboard.png / .svg next to it). With "
                     "--html, write the static web site instead (index.html, leaderboard.json, "
                     "leaderboard.csv): sortable, filterable, no server needed; `medteb submit` "
@@ -31,6 +32,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                              "https://github.com/ORG/medteb/blob/main/results (default: the "
                              "one the site already in DIR was built with, else the results "
                              "folder's path relative to DIR; `medteb submit` keeps it too)")
+    parser.add_argument("--release", default=None, metavar="V",
+                        help="show the zero-shot and fine-tuned boards of release V (default: "
+                             "the latest release with results; 'unreleased' is the paper's "
+                             "data); releases are never ranked together (docs/releases.md)")
     parser.set_defaults(func=_leaderboard)
 
 
@@ -42,11 +47,12 @@ def _leaderboard(args: argparse.Namespace) -> int:
     from medteb.results.outputs import regenerate_leaderboard, write_site
 
     if args.html is not None:
-        for note in write_site(args.results, args.html, args.results_url):
+        for note in write_site(args.results, args.html, args.results_url, args.release):
             print(f"medteb: skipped {note}", file=sys.stderr)
         print(f"wrote {Path(args.html) / 'index.html'} (open it in a browser)")
         return 0
-    for note in regenerate_leaderboard(args.results, args.output, figure=not args.no_figure):
+    for note in regenerate_leaderboard(args.results, args.output, figure=not args.no_figure,
+                                       release=args.release):
         print(f"medteb: skipped {note}", file=sys.stderr)
     print(f"wrote {args.output}")
     return 0

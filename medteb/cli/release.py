@@ -14,7 +14,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="A release is an immutable snapshot of the MedTEB tasks: the files, a "
                     "manifest.json with each file's SHA-256 and row count, the queries' date "
                     "window, the build's datasheet and the parent release (docs/releases.md). "
-                    "Run a release with `medteb run --data-dir RELEASES/V`.")
+                    "Run a release with `medteb run --release V`; the leaderboard shows one "
+                    "release at a time (`medteb leaderboard --release V`).")
     commands = parser.add_subparsers(title="actions", metavar="ACTION", required=True)
 
     create = commands.add_parser(

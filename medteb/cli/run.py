@@ -42,6 +42,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="folder with one <TaskName>/ folder per MedTEB task "
                              "(docs/data_format.md), or 'sample' for the bundled sample; "
                              "default: $MEDTEB_DATA_DIR, then the published release")
+    parser.add_argument("--release", default=None, metavar="V",
+                        help="run on release V of the MedTEB data: the folder V of "
+                             "--releases-dir (docs/releases.md); instead of --data-dir")
+    parser.add_argument("--releases-dir", default=None, metavar="DIR",
+                        help="the releases folder (default: $MEDTEB_RELEASES_DIR, else "
+                             "./releases)")
     parser.add_argument("--output-folder", "--output_folder", default="runs",
                         help="where results are written (default: ./runs; the leaderboard's "
                              "results/ is written only by `medteb submit`)")
@@ -82,6 +88,20 @@ def _check_before_imports(args: argparse.Namespace, data_dir: str | None) -> Non
     check_run_inputs(args.tasks, data_dir, args.eval_splits)
 
 
+def _release_data_dir(args: argparse.Namespace) -> str | None:
+    """The data folder of ``--release V`` (None without it)."""
+    if args.release is None:
+        if args.releases_dir is not None:
+            raise MedtebError("--releases-dir says where --release V is found: add --release V")
+        return None
+    if args.data_dir is not None:
+        raise MedtebError("give --release V or --data-dir DIR, not both (a release is a data "
+                          "folder: --release V reads RELEASES/V)")
+    from medteb.release.manifest import release_folder
+
+    return str(release_folder(args.releases_dir, args.release))
+
+
 def _run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
@@ -90,7 +110,7 @@ def _run(args: argparse.Namespace) -> int:
     console = Console(stderr=True)
     configure_logging(args.verbosity)
     demo = args.model is None and args.query_model is None and args.document_model is None
-    data_dir = args.data_dir
+    data_dir = _release_data_dir(args) or args.data_dir
     if demo and data_dir is None and not os.environ.get("MEDTEB_DATA_DIR"):
         data_dir = "sample"
     _check_before_imports(args, data_dir)

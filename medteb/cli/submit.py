@@ -41,6 +41,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="the run's --prediction-folder: recompute and verify every score")
     parser.add_argument("--data-dir", default=None,
                         help="MedTEB data to recompute benchmark scores on (as `medteb run`)")
+    parser.add_argument("--contamination-report", default=None, metavar="FILE",
+                        help="attach a contamination audit (the JSON of `medteb contamination "
+                             "--format json` on the model's training data) to the entry: the "
+                             "board marks each score whose task it found in the training data "
+                             "(docs/contamination.md)")
+    parser.add_argument("--releases-dir", default=None, metavar="DIR",
+                        help="where results on a release (`medteb run --release V`) find it "
+                             "to check their data revision (default: $MEDTEB_RELEASES_DIR, "
+                             "else ./releases)")
     parser.add_argument("--replace", action="store_true",
                         help="replace a result already in results/")
     parser.add_argument("--results", default="results",
@@ -76,6 +85,9 @@ def _submit(args: argparse.Namespace) -> int:
         setting=args.setting, training_datasets=args.training_data, replace=args.replace,
         parameters=tuple(args.parameters) if args.parameters else None,
         predictions=Path(args.predictions) if args.predictions else None, data_dir=args.data_dir,
+        releases_dir=args.releases_dir,
+        contamination_report=Path(args.contamination_report) if args.contamination_report
+        else None,
     )
     try:
         plan = plan_submission(args.path, results, options)

@@ -3,6 +3,7 @@ the build's datasheet and the parent release (pydantic, ``extra="forbid"``)."""
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import os
@@ -70,6 +71,25 @@ def check_version(version: str) -> str:
 def releases_dir(given: str | os.PathLike | None) -> Path:
     """The releases folder: ``given``, else ``MEDTEB_RELEASES_DIR``, else ``./releases``."""
     return Path(given or os.environ.get(RELEASES_ENV) or "releases").expanduser()
+
+
+def release_folder(given: str | os.PathLike | None, version: str) -> Path:
+    """The folder of release ``version`` in the releases folder (:func:`releases_dir`).
+
+    Raises:
+        ReleaseError: no such release there (the error names the releases that exist).
+    """
+    root = releases_dir(given)
+    folder = root / version
+    if (folder / MANIFEST).is_file():
+        return folder
+    known = [p.name for p in sorted(root.iterdir()) if (p / MANIFEST).is_file()] \
+        if root.is_dir() else []
+    close = difflib.get_close_matches(version, known, n=1)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    raise ReleaseError(f"no release {version!r} in {root}.{hint} Releases there: "
+                       f"{', '.join(known) or 'none'} (the folder is --releases-dir, else "
+                       f"{RELEASES_ENV}, else ./releases)")
 
 
 def file_entry(root: Path, path: Path) -> FileEntry:

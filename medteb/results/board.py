@@ -14,7 +14,7 @@ board's marks and the footnote numbering). Both renderers show every column of t
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from medteb.benchmark.definitions import AVERAGES, BENCHMARK_ORDER, paper_averages
@@ -57,6 +57,12 @@ class Row:
     batch_size: int | None = None
     folder: str = ""
     reference: str | None = None
+    # issue 23: each scored task's training-data overlap mark (medteb.results.overlap)
+    overlap: dict[str, str] = field(default_factory=dict)
+    # issue 24: the latest `medteb reproduce` that matched, (day, hardware); None when none
+    reproduced: tuple[str, str] | None = None
+    # issue 23: task -> medteb.release.postcutoff.PostCutoff on the entry's release
+    post_cutoff: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_entry(cls, entry: Entry) -> Row:
@@ -70,7 +76,8 @@ class Row:
             params_document=sub.n_parameters_document,
             qps=speed.qps if speed else None, hardware=speed.hardware if speed else None,
             batch_size=speed.batch_size if speed else None, folder=entry.folder,
-            reference=entry.reference,
+            reference=entry.reference, overlap=dict(entry.overlap),
+            reproduced=entry.reproduced, post_cutoff=dict(entry.post_cutoff),
         )
 
     @property
@@ -119,6 +126,11 @@ class Row:
             "qps": self.qps, "batch_size": self.batch_size, "hardware": self.hardware,
             "source": self.source, "provenance": self.provenance, "verified": self.verified,
             "folder": self.folder, "reference": self.reference,
+            "training_overlap": {t: self.overlap[t] for t in BENCHMARK_ORDER
+                                 if t in self.overlap},
+            "reproduced_on": self.reproduced[0] if self.reproduced else None,
+            "reproduced_hardware": self.reproduced[1] if self.reproduced else None,
+            "post_cutoff": {t: c.to_dict() for t, c in self.post_cutoff.items()},
         }
 
     def sort_key(self) -> tuple[Any, ...]:
@@ -231,8 +243,24 @@ def _score(column: str) -> Callable[[RowContext], Cell]:
         shown = round(100 * value, 2)
         best, second = ctx.marks[column]
         mark = "best" if shown == best else "second" if shown == second else None
-        return Cell(f"{shown:.2f}", repr(100 * value), mark)
+        return _overlap_marked(ctx.row, column, Cell(f"{shown:.2f}", repr(100 * value), mark))
     return cell
+
+
+def _overlap_marked(row: Row, column: str, cell: Cell) -> Cell:
+    """A task's score cell with its training-data overlap marker (issue 23)."""
+    from dataclasses import replace
+
+    from medteb.results.overlap import MARKERS
+
+    task = _TASK_OF.get(column)
+    if task not in row.overlap:
+        return cell
+    marker, text = MARKERS[row.overlap[task]]
+    return replace(cell, note=marker, title=f"{marker} {text}")
+
+
+_TASK_OF = {label: task for task, label in TASK_COLUMNS.items()}
 
 
 def _qps(ctx: RowContext) -> Cell:
@@ -249,6 +277,27 @@ def _source(ctx: RowContext) -> Cell:
     return Cell(row.provenance + (", verified" if row.verified else ""), row.source_kind,
                 note=f"[{ctx.sources.index(row.source) + 1}]", title=row.source,
                 results_path=f"{row.folder}/submission.yaml", short=row.source_kind)
+
+
+def _reproduced(ctx: RowContext) -> Cell:
+    """Issue 24: the day and hardware of the entry's latest matching `medteb reproduce`."""
+    if ctx.row.reproduced is None:
+        return Cell("–")
+    day, where = ctx.row.reproduced
+    return Cell(f"✓ {day}, {where}", day, title=f"re-run with `medteb reproduce` on {day} "
+                f"({where}): every main score within 0.001", short=f"✓ {day}")
+
+
+def _post_cutoff(ctx: RowContext) -> Cell:
+    """Issue 23: Retrieval's score after minus before the model's release date, with its
+    bootstrap interval (``–`` without dated data or with a slice under 30 queries)."""
+    cut = ctx.row.post_cutoff.get("MedTEB-Retrieval")
+    if cut is None or cut.difference is None:
+        return Cell("–")
+    return Cell(cut.text, repr(100 * cut.difference), title=(
+        f"Retrieval after {cut.release_date}: {100 * cut.after_score:.2f} ({cut.after} "
+        f"queries); on or before: {100 * cut.before_score:.2f} ({cut.before} queries); 95% "
+        f"bootstrap interval, {cut.resamples} resamples"))
 
 
 def _letter(index: int) -> str:
@@ -268,6 +317,8 @@ def _columns() -> tuple[Column, ...]:
         *(Column(label, _score(label)) for label in score_columns()),
         Column("QPS", _qps),
         Column("Source", _source, kind="text", first="asc", align="left"),
+        Column("Reproduced", _reproduced, kind="text", first="desc", align="left"),
+        Column("Post-cutoff Δ", _post_cutoff, first="asc"),
     )
 
 
@@ -320,4 +371,12 @@ class BoardView:
         """``(marker, text)`` of each footnote: the sources, then where QPS was measured."""
         return ([(f"[{i}]", s) for i, s in enumerate(self.sources, start=1)]
                 + [(f"({_letter(i)})", f"QPS measured on {h}")
-                   for i, h in enumerate(self.hardware)])
+                   for i, h in enumerate(self.hardware)]
+                + self._overlap_footnotes())
+
+    def _overlap_footnotes(self) -> list[tuple[str, str]]:
+        """One footnote per training-data overlap marker shown on this board (issue 23)."""
+        from medteb.results.overlap import MARKERS
+
+        shown = {kind for r in self.rows for kind in r.row.overlap.values()}
+        return [MARKERS[k] for k in MARKERS if k in shown]

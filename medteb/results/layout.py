@@ -8,7 +8,7 @@ level (``./results`` by default, the same layout as this repository's ``results/
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -103,7 +103,8 @@ class Submission(BaseModel):
         source: where the numbers come from, in words (shown on the leaderboard).
         verified: the main scores were recomputed from the run's saved predictions.
         n_parameters_query / n_parameters_document: the encoders' sizes (equal when symmetric).
-        training_datasets: mteb task names of the training data (``ModelMeta.training_datasets``).
+        training_datasets: mteb task names of the training data (``ModelMeta.training_datasets``);
+            null: not declared (the board marks the entry's scores "unknown" overlap).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -114,7 +115,7 @@ class Submission(BaseModel):
     verified: bool = False
     n_parameters_query: int | None = Field(default=None, ge=0)
     n_parameters_document: int | None = Field(default=None, ge=0)
-    training_datasets: list[str] = Field(default_factory=list)
+    training_datasets: list[str] | None = Field(default_factory=list)
 
     def to_yaml(self) -> str:
         """The file's text: stable key order, one key a line."""
@@ -243,6 +244,11 @@ class Entry:
     speed: SpeedResult | None = None
     folder: str = ""
     reference: str | None = None
+    release: str | None = None  # the MedTEB release its tasks were read from (data revision)
+    overlap: dict[str, str] = field(default_factory=dict)  # task -> results.overlap mark
+    reproduced: tuple[str, str] | None = None  # the latest reproduction: (date, hardware)
+    # task -> release.postcutoff.PostCutoff; filled by results.outputs.board_entries
+    post_cutoff: dict[str, Any] = field(default_factory=dict)
 
     @property
     def setting(self) -> str:
@@ -262,6 +268,9 @@ def load_entries(results_dir: str | Path) -> tuple[list[Entry], list[str]]:
     Raises:
         ResultsError: a folder has results but a broken ``submission.yaml`` / result file.
     """
+    from medteb.results.overlap import entry_audit, score_overlap
+    from medteb.results.reproductions import latest_reproduction
+
     root = Path(results_dir)
     if not root.is_dir():
         raise ResultsError(f"results folder {str(root)!r} does not exist")
@@ -277,11 +286,15 @@ def load_entries(results_dir: str | Path) -> tuple[list[Entry], list[str]]:
             continue
         submission = read_submission(folder)
         meta = json.loads((folder / "model_meta.json").read_text(encoding="utf-8"))
-        scores, _ = _read_scores(folder)
-        reference = meta.get("reference")
+        scores, revisions = _read_scores(folder)
+        reference, release = meta.get("reference"), entry_release(revisions, where)
         entries.append(Entry(model_name=str(meta.get("name")), revision=folder.name,
                              submission=submission, scores=scores, speed=read_speed(folder),
-                             folder=where, reference=_web_link(reference)))
+                             folder=where, reference=_web_link(reference),
+                             release=release,
+                             overlap=score_overlap(scores, submission.training_datasets,
+                                                   entry_audit(folder)),
+                             reproduced=latest_reproduction(folder)))
     return entries, skipped
 
 
@@ -321,6 +334,25 @@ def load_run_entries(folder: str | Path) -> list[RunEntry]:
                              revision=revision.name, scores=scores,
                              sample=any_sample(revisions.values())))
     return runs
+
+
+def entry_release(revisions: dict[str, str], where: str) -> str | None:
+    """The release an entry's MedTEB tasks were read from (their dataset revisions
+    ``release-V-<hash>``); None when none was.
+
+    Raises:
+        ResultsError: the tasks were read from different releases, or some from none.
+    """
+    from medteb.benchmark.data.sources import release_of_revision
+    from medteb.benchmark.definitions import NEW_TASKS
+
+    found = {t: release_of_revision(r) for t, r in revisions.items() if t in NEW_TASKS}
+    releases = set(found.values())
+    if len(releases) > 1:
+        raise ResultsError(f"{where}: its tasks were read from different releases ("
+                           + ", ".join(f"{t} {v or 'no release'}" for t, v in sorted(
+                               found.items())) + "); an entry is on one release")
+    return next(iter(releases), None)
 
 
 def _revision_folders(root: Path) -> list[Path]:

@@ -4,7 +4,10 @@
 >>> entries, _ = load_entries("results")                       # doctest: +SKIP
 >>> print(Leaderboard.from_entries(entries).to_markdown())     # doctest: +SKIP
 
-One board per setting (zero-shot, fine-tuned, sample): settings are never ranked together. Scores
+One board per setting (zero-shot, fine-tuned, sample): settings are never ranked together. The
+zero-shot and fine-tuned boards show one release of the data (an entry's release is read from
+its results' dataset revisions, ``release-V-<hash>``; the paper's data is :data:`UNRELEASED`):
+the latest by default, another with ``release=``; releases are never ranked together. Scores
 are mteb's main scores shown on the paper's 0–100 scale with two decimals; averages are computed
 from the unrounded task scores and only when every task of the group is present.
 
@@ -14,17 +17,24 @@ the web page (:mod:`medteb.results.site`) renders too; this module is the Markdo
 
 from __future__ import annotations
 
+import difflib
 import html
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from medteb.benchmark.definitions import SETTINGS
+from medteb.errors import MedtebError
 from medteb.results.board import TASK_COLUMNS, Board, BoardView, Cell, Row, format_params
 from medteb.results.layout import SETTING_TITLES, Entry
 
-__all__ = ["FIGURE_NAME", "SETTING_NOTES", "TASK_COLUMNS", "Board", "Leaderboard", "Row",
-           "format_params"]
+__all__ = ["FIGURE_NAME", "SETTING_NOTES", "TASK_COLUMNS", "UNRELEASED", "Board", "Leaderboard",
+           "Row", "UnknownReleaseError", "format_params", "release_order"]
+
+#: the release name of results on the data of the paper (no versioned release; its results'
+#: dataset revision is the word ``unreleased``), the oldest of all
+UNRELEASED = "unreleased"
 
 FIGURE_NAME = "leaderboard"  # leaderboard.png / leaderboard.svg next to leaderboard.md
 
@@ -47,6 +57,30 @@ SETTING_NOTES = {
 }
 
 
+class UnknownReleaseError(MedtebError, KeyError):
+    """A ``--release`` that no entry of the results folder was computed on."""
+
+    def __init__(self, name: str, known: Iterable[str]) -> None:
+        known = list(known)
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        super().__init__(f"no result in results/ is on release {name!r}.{hint} Releases with "
+                         f"results: {', '.join(known) or 'none'}")
+
+    def __str__(self) -> str:
+        return self.args[0]
+
+
+def release_order(releases: Iterable[str]) -> list[str]:
+    """Releases oldest first: :data:`UNRELEASED`, then versions in natural order (``2026.2``
+    before ``2026.10``)."""
+    def key(v: str) -> tuple:
+        parts = tuple((0, int(p), "") if p.isdigit() else (1, 0, p)
+                      for p in re.split(r"(\d+)", v) if p)
+        return (v != UNRELEASED, parts)
+    return sorted(set(releases), key=key)
+
+
 def _cell(text: str) -> str:
     """Text safe inside a markdown table cell: no HTML, no pipes, one line."""
     return html.escape(" ".join(str(text).split()), quote=False).replace("|", "\\|")
@@ -59,16 +93,49 @@ class Leaderboard:
     boards: tuple[Board, ...]
     figure: str | None = FIGURE_NAME
     notes: tuple[str, ...] = field(default=())
+    release: str = UNRELEASED  # the release of the zero-shot and fine-tuned boards
+    releases: tuple[str, ...] = ()  # every release with results there, oldest first
 
     @classmethod
-    def from_entries(cls, entries: Iterable[Entry], figure: str | None = FIGURE_NAME
-                     ) -> Leaderboard:
-        """Group entries by setting and sort each board (stable, by Avg then name)."""
+    def from_entries(cls, entries: Iterable[Entry], figure: str | None = FIGURE_NAME,
+                     release: str | None = None) -> Leaderboard:
+        """Group entries by setting and sort each board (stable, by Avg then name).
+
+        Args:
+            release: the release whose zero-shot and fine-tuned results are shown (default:
+                the latest with results); the sample board shows every sample result.
+
+        Raises:
+            UnknownReleaseError: no benchmark result is on ``release``.
+        """
+        entries = list(entries)
+        ranked = [e for e in entries if e.setting != "sample"]
+        releases = tuple(release_order(e.release or UNRELEASED for e in ranked))
+        if release is not None and release not in releases:
+            raise UnknownReleaseError(release, releases)
+        chosen = release or (releases[-1] if releases else UNRELEASED)
         rows: dict[str, list[Row]] = {s: [] for s in SETTINGS}
         for entry in entries:
-            rows[entry.setting].append(Row.from_entry(entry))
+            if entry.setting == "sample" or (entry.release or UNRELEASED) == chosen:
+                rows[entry.setting].append(Row.from_entry(entry))
         return cls(tuple(Board(s, tuple(sorted(rows[s], key=Row.sort_key))) for s in SETTINGS),
-                   figure=figure)
+                   figure=figure, release=chosen, releases=releases)
+
+    @property
+    def release_note(self) -> str | None:
+        """Which release the boards show and which others exist; None when every result is on
+        the paper's data (nothing to choose)."""
+        if self.releases in ((), (UNRELEASED,)):
+            return None
+        shown = ("the paper's test data (no versioned release)" if self.release == UNRELEASED
+                 else f"release {self.release} (dataset revisions release-{self.release}-…)")
+        others = [r for r in self.releases if r != self.release]
+        note = (f"Release: the Zero-shot and Fine-tuned boards show results on {shown}; "
+                "results on different releases are never ranked together.")
+        if others:
+            note += (f" Other releases with results: {', '.join(others)} (`medteb leaderboard "
+                     "--release V` shows one).")
+        return note
 
     def board(self, setting: str) -> Board:
         """The board of one setting."""
@@ -92,8 +159,15 @@ class Leaderboard:
             "(`MedTEB-Speed.json`). Source: *reported* numbers are copied from a publication; "
             "*reproduced* ones were computed with `medteb run` and added with `medteb submit` "
             "(*verified*: its main scores were recomputed from the run's predictions). "
-            "Settings are different experiments and are never ranked together.", "",
+            "Settings are different experiments and are never ranked together. Reproduced: the "
+            "day and hardware of the entry's latest `medteb reproduce`, whose main scores all "
+            "came within 0.001 (`reproductions.yaml`). Post-cutoff Δ: Retrieval score on a "
+            "release's queries dated after the model's release date minus on those before, "
+            "with its 95% bootstrap interval (\"–\": unknown date, or a slice under 30 "
+            "queries).", "",
         ]
+        if self.release_note:
+            lines += [_cell(self.release_note), ""]
         if self.figure:
             lines += [f"![Average score against query-encoder parameters]({self.figure}.png) "
                       f"([SVG]({self.figure}.svg))", ""]

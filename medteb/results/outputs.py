@@ -19,15 +19,31 @@ from medteb._fileio import write_atomic
 DEFAULT_SITE = "site"
 
 
-def leaderboard_files(results: str | os.PathLike, output: str | os.PathLike,
-                      figure: bool = True) -> tuple[dict[Path, bytes], list[str]]:
-    """The bytes of ``leaderboard.md`` (and its figure) for a results folder, by path, and the
-    notes on folders passed over; writes nothing."""
+def board_entries(results: str | os.PathLike) -> tuple[list, list[str]]:
+    """:func:`~medteb.results.layout.load_entries` with each entry's post-cutoff scores on its
+    release (:func:`medteb.release.postcutoff.entry_cutoffs`; the release folder is looked up
+    in ``MEDTEB_RELEASES_DIR``, else ``./releases``)."""
+    from dataclasses import replace
+
+    from medteb.release.postcutoff import entry_cutoffs
     from medteb.results.layout import load_entries
-    from medteb.results.leaderboard import FIGURE_NAME, Leaderboard
 
     entries, skipped = load_entries(results)
-    board = Leaderboard.from_entries(entries, figure=FIGURE_NAME if figure else None)
+    return [replace(e, post_cutoff=entry_cutoffs(Path(results) / e.folder, e.release))
+            for e in entries], skipped
+
+
+def leaderboard_files(results: str | os.PathLike, output: str | os.PathLike,
+                      figure: bool = True, release: str | None = None
+                      ) -> tuple[dict[Path, bytes], list[str]]:
+    """The bytes of ``leaderboard.md`` (and its figure) for a results folder, by path, and the
+    notes on folders passed over; writes nothing. ``release``: the release shown (default: the
+    latest with results)."""
+    from medteb.results.leaderboard import FIGURE_NAME, Leaderboard
+
+    entries, skipped = board_entries(results)
+    board = Leaderboard.from_entries(entries, figure=FIGURE_NAME if figure else None,
+                                     release=release)
     target = Path(output)
     files: dict[Path, bytes] = {}
     if figure:
@@ -40,16 +56,17 @@ def leaderboard_files(results: str | os.PathLike, output: str | os.PathLike,
 
 
 def regenerate_leaderboard(results: str | os.PathLike, output: str | os.PathLike,
-                           figure: bool = True) -> list[str]:
+                           figure: bool = True, release: str | None = None) -> list[str]:
     """Rewrite ``leaderboard.md`` (and its figure) from a results folder; return skip notes."""
-    files, skipped = leaderboard_files(results, output, figure)
+    files, skipped = leaderboard_files(results, output, figure, release)
     for path, data in files.items():
         write_atomic(path, data)
     return skipped
 
 
 def site_files(results: str | os.PathLike, folder: str | os.PathLike,
-               results_url: str | None = None) -> tuple[dict[Path, bytes], list[str]]:
+               results_url: str | None = None, release: str | None = None
+               ) -> tuple[dict[Path, bytes], list[str]]:
     """The bytes of the static site's files for a results folder, by path (the data files
     first, ``index.html`` last), and the notes on folders passed over; writes nothing.
 
@@ -57,27 +74,27 @@ def site_files(results: str | os.PathLike, folder: str | os.PathLike,
         results_url: the base of the provenance links; default: the one the site already in
             ``folder`` was built with, else ``results`` relative to ``folder`` (works from
             ``file://`` in a clone and on a host serving the repository).
+        release: the release shown (default: the latest with results).
     """
-    from medteb.results.layout import load_entries
     from medteb.results.site import SITE_FILES, build_site
 
-    entries, skipped = load_entries(results)
+    entries, skipped = board_entries(results)
     target = Path(folder)
     if results_url is None:
         results_url = recorded_results_url(target) or Path(
             os.path.relpath(Path(results).resolve(), target.resolve())).as_posix()
-    files = build_site(entries, results_url).files()
+    files = build_site(entries, results_url, release).files()
     return ({target / name: files[name]
              for name in sorted(SITE_FILES, key=lambda n: n == "index.html")}, skipped)
 
 
 def write_site(results: str | os.PathLike, folder: str | os.PathLike,
-               results_url: str | None = None) -> list[str]:
+               results_url: str | None = None, release: str | None = None) -> list[str]:
     """Write the static site of a results folder into ``folder``; return the skip notes.
 
     Every file is written atomically; the data files first, ``index.html`` last.
     """
-    files, skipped = site_files(results, folder, results_url)
+    files, skipped = site_files(results, folder, results_url, release)
     Path(folder).mkdir(parents=True, exist_ok=True)
     for path, data in files.items():
         write_atomic(path, data)

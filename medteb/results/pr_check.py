@@ -34,7 +34,7 @@ from medteb.errors import MedtebError, SubmissionError
 MAX_FILE_BYTES = 10 * 1024 * 1024
 #: the files of an entry besides its ``<TaskName>.json`` results
 ENTRY_FILES = ("model_meta.json", "run_settings.jsonl", "run_manifest.yaml", "submission.yaml",
-               "MedTEB-Speed.json")
+               "MedTEB-Speed.json", "contamination.yaml")
 DERIVED = re.compile(r"leaderboard\.(md|png|svg)|site/.+")
 _STATUS = {"M": "edits", "D": "removes", "A": "adds to", "T": "changes the type of"}
 
@@ -199,7 +199,8 @@ def _resubmit(repo: Path, root: Path, entries: list[str], predictions: Path | No
             continue
         options = SubmitOptions(
             setting=None if declared.setting == "sample" else declared.setting,
-            training_datasets=declared.training_datasets or ["none"],
+            training_datasets=None if declared.training_datasets is None
+            else declared.training_datasets or ["none"],
             predictions=predictions, data_dir=data_dir)
         try:
             plans.append(plan_submission(folder, root / "results", options))

@@ -22,14 +22,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
 from medteb.benchmark.data.sources import is_sample_revision
 from medteb.errors import MedtebError
 from medteb.results.manifest import RunManifest, SideRecord, hardware, read_manifest, versions
+from medteb.results.reproductions import REPRODUCTIONS_FILE, Reproduction
 
 TOLERANCE = 1e-3  # as the MTEB results repository's check
-REPRODUCTIONS_FILE = "reproductions.yaml"
 
 
 @dataclass(frozen=True)
@@ -79,17 +77,6 @@ class ReproduceReport:
         verdict = (f"reproduced: every main score within {TOLERANCE}" if self.reproduced
                    else "NOT reproduced")
         return "\n".join([*lines, "", verdict]) + "\n"
-
-
-class Reproduction(BaseModel):
-    """One record of ``reproductions.yaml``: who re-ran the entry, on what, with what result."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    date: str
-    hardware: dict[str, str | int | list[str] | None]
-    versions: dict[str, str | None]
-    max_difference: float
-    tasks: list[str]
 
 
 def run_config(manifest: RunManifest, data_dir: str | os.PathLike | None,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from medteb.benchmark.data.sources import is_sample_revision
+from medteb.benchmark.data.sources import is_sample_revision, release_of_revision
 from medteb.benchmark.definitions import NEW_TASKS, load_definitions
 
 #: a model revision's suffix for results on the bundled sample (kept apart from benchmark ones)
@@ -51,9 +51,20 @@ def check_revisions(where: str, found: dict[str, str], sample: bool,
     Args:
         found: {task: dataset revision} of the valid result files.
         sample: the results were computed on the bundled sample.
-        load_task: (task name, 'sample') -> the task with its data loaded; raises LookupError.
+        load_task: (task name, 'sample' or 'release:V') -> the task with its data loaded;
+            raises LookupError.
+
+    A result on a release (``release-V-<hash>``) must carry the revision that the release
+    folder of that version gives now (so a changed copy of the release is refused), and a
+    folder's MedTEB tasks must all be on one release.
     """
     definitions = load_definitions()
+    releases = {t: release_of_revision(r) for t, r in found.items() if t in NEW_TASKS}
+    if len(set(releases.values())) > 1:
+        problems.append(f"{where}: mixes releases: " + ", ".join(
+            f"{t} on {v or 'no release'}" for t, v in sorted(releases.items()))
+            + "; run every MedTEB task on the same release (`medteb run --release V`)")
+        return
     for task, revision in found.items():
         definition = definitions[task]
         if definition.kind == "mteb":
@@ -65,6 +76,12 @@ def check_revisions(where: str, found: dict[str, str], sample: bool,
                 expected = load_task(task, "sample").metadata.revision
             except LookupError as err:
                 problems.append(f"{where}/{task}.json: cannot read the bundled sample: {err}")
+                continue
+        elif (version := releases.get(task)) is not None:
+            try:
+                expected = load_task(task, f"release:{version}").metadata.revision
+            except LookupError as err:
+                problems.append(f"{where}/{task}.json: cannot read release {version}: {err}")
                 continue
         elif definition.source.huggingface is None:
             problems.append(f"{where}/{task}.json: dataset revision {revision!r} cannot be "

@@ -32,7 +32,7 @@ from medteb.results.board import TASK_COLUMNS, Board, BoardView, Cell, Column, R
 from medteb.results.correlation import CorrelationReport, correlation_report
 from medteb.results.figure import figure_points, svg_scatter
 from medteb.results.layout import SETTING_TITLES, Entry
-from medteb.results.leaderboard import SETTING_NOTES, Leaderboard
+from medteb.results.leaderboard import SETTING_NOTES, UNRELEASED, Leaderboard
 
 SITE_FILES = ("index.html", "leaderboard.json", "leaderboard.csv")
 #: the task whose metadata carries MedTEB's citation, and the public tasks cited beside it
@@ -60,6 +60,7 @@ class Site:
         """The provenance links' base, the boards (:meth:`Leaderboard.to_dict`) and the
         correlation reports."""
         data = {"results_url": self.results_url,  # kept when the site is rebuilt
+                "release": self.leaderboard.release, "releases": list(self.leaderboard.releases),
                 "boards": self.leaderboard.to_dict(),
                 "correlation": {s: r.to_dict() if isinstance(r, CorrelationReport) else None
                                 for s, r in self.correlations.items()}}
@@ -76,7 +77,7 @@ class Site:
         for setting in SETTINGS:
             for row in boards.get(setting, []):
                 values = {"setting": setting, **row}
-                writer.writerow(["" if values[c] is None else values[c] for c in columns])
+                writer.writerow([_csv_value(values[c]) for c in columns])
         return out.getvalue()
 
     def to_html(self) -> str:
@@ -109,6 +110,8 @@ class Site:
             '<p class="data">Data: <a href="leaderboard.json">leaderboard.json</a> · '
             '<a href="leaderboard.csv">leaderboard.csv</a> · generated from '
             "<code>results/</code> by <code>medteb leaderboard --html</code></p>",
+            *([f'<p class="release">{_inline_markdown(note)}</p>']
+              if (note := self.leaderboard.release_note) else []),
             '<nav><div role="tablist" aria-label="Setting">', *tabs, "</div></nav>", "</header>"])
 
     @staticmethod
@@ -140,6 +143,7 @@ class Site:
             return "\n".join([*parts, '<p class="empty">No results yet.</p>', "</section>"])
         parts += [_table(board, self.results_url), *_footnotes(board)]
         parts.append(self._figures(board))
+        parts += [view] if (view := _post_cutoff_html(board)) else []
         parts.append(_correlation_html(self.correlations.get(s, "")))
         return "\n".join([*parts, "</section>"])
 
@@ -172,18 +176,21 @@ class Site:
                 f'<pre tabindex="0"><code>{entries}</code></pre>\n</section>')
 
 
-def build_site(entries: Iterable[Entry], results_url: str = "../results") -> Site:
-    """The site of loaded ``results/`` entries: the leaderboard and each setting's report."""
+def build_site(entries: Iterable[Entry], results_url: str = "../results",
+               release: str | None = None) -> Site:
+    """The site of loaded ``results/`` entries: the leaderboard of one release (default: the
+    latest, as :meth:`Leaderboard.from_entries`) and each setting's report on that release."""
     entries = list(entries)
+    leaderboard = Leaderboard.from_entries(entries, figure=None, release=release)
     correlations: dict[str, CorrelationReport | str] = {}
     for setting in SETTINGS:
+        shown = [e for e in entries if e.setting == setting and (
+            setting == "sample" or (e.release or UNRELEASED) == leaderboard.release)]
         try:  # each view's own entries only: the report's hint at other groups is the CLI's
-            correlations[setting] = correlation_report(
-                [e for e in entries if e.setting == setting], setting)
+            correlations[setting] = correlation_report(shown, setting)
         except MedtebError as err:  # fewer than three models with all five tasks
             correlations[setting] = str(err)
-    return Site(Leaderboard.from_entries(entries, figure=None), correlations, citations(),
-                results_url.rstrip("/"))
+    return Site(leaderboard, correlations, citations(), results_url.rstrip("/"))
 
 
 def citations() -> tuple[str, ...]:
@@ -259,6 +266,42 @@ def _html_cell(cell: Cell, column: Column, results_url: str) -> str:
 
 def _css(column: Column) -> str:
     return f' class="{column.css}"' if column.css else ""
+
+
+def _post_cutoff_html(board: Board) -> str:
+    """Issue 23's page view: each model's score after vs before its release date, per dated
+    task; nothing when no row of the board has one."""
+    rows = [(r, task, c) for r in board.rows for task, c in sorted(r.post_cutoff.items())]
+    if not rows:
+        return ""
+
+    def score(value: float | None, n: int) -> str:
+        return f"{'–' if value is None else f'{100 * value:.2f}'} ({n})"
+
+    body = "".join(
+        f"<tr><td>{html.escape(r.display_name)}</td><td>{html.escape(task)}</td>"
+        f"<td>{c.release_date}</td><td>{score(c.after_score, c.after)}</td>"
+        f"<td>{score(c.before_score, c.before)}</td><td>{html.escape(c.text)}</td></tr>"
+        for r, task, c in rows)
+    return "\n".join([
+        '<section class="post-cutoff"><h3>Post-cutoff: queries dated after each model\'s '
+        "release date</h3>",
+        "<p>Score on the release's queries dated after the model's release date against those "
+        "dated on or before it (queries in brackets), and the difference after − before with "
+        "its 95% bootstrap interval (each slice resampled independently). &ldquo;–&rdquo;: a "
+        "slice with fewer than 30 queries (docs/releases.md).</p>",
+        "<table><thead><tr><th>Model</th><th>Task</th><th>Release date</th><th>After</th>"
+        "<th>Before</th><th>Δ [95% CI]</th></tr></thead>",
+        f"<tbody>{body}</tbody></table>", "</section>"])
+
+
+def _csv_value(value: object) -> object:
+    """A CSV cell: empty for None, compact JSON for a mapping (``training_overlap``)."""
+    if value is None:
+        return ""
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":")) if value else ""
+    return value
 
 
 def _footnotes(board: Board) -> list[str]:

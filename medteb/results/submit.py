@@ -19,13 +19,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from medteb.benchmark.data.sources import any_sample
 from medteb.benchmark.definitions import BENCHMARK_ORDER, NEW_TASKS
-from medteb.errors import SubmissionError
+from medteb.errors import ResultsError, SubmissionError
 from medteb.results.checks import check_result_files, read_meta
 from medteb.results.layout import (
     PROVENANCE_KEY,
@@ -57,6 +57,8 @@ class SubmitOptions:
     #: ``--parameters``: (N,) for a model, (QUERY, DOCUMENT) for a pair, where model_meta.json
     #: has no count (a served model's is unknown to ``medteb run``)
     parameters: tuple[int, ...] | None = None
+    releases_dir: str | None = None  # where results on a release find it (release.manifest)
+    contamination_report: Path | None = None  # an audit to attach (results.overlap)
 
 
 @dataclass(frozen=True)
@@ -91,11 +93,22 @@ class _Context:
     """Loaded tasks, shared between folders of one submission."""
 
     data_dir: str | None
+    releases_dir: str | None = None
     tasks: dict[tuple[str, str], Any] = field(default_factory=dict)
     failures: dict[tuple[str, str], str] = field(default_factory=dict)
 
+    def _data_dir(self, kind: str) -> str | None:
+        if kind == "sample":
+            return "sample"
+        if kind.startswith("release:"):
+            from medteb.release.manifest import release_folder
+
+            return str(release_folder(self.releases_dir, kind.removeprefix("release:")))
+        return self.data_dir
+
     def task(self, name: str, kind: str) -> Any:
-        """The task with its data loaded (``kind``: 'sample' or 'official'); raises on failure."""
+        """The task with its data loaded (``kind``: 'sample', 'official' or 'release:V');
+        raises LookupError on failure."""
         key = (name, kind)
         if key in self.failures:
             raise LookupError(self.failures[key])
@@ -103,7 +116,7 @@ class _Context:
             from medteb.benchmark.tasks import get_task
 
             try:
-                task = get_task(name, data_dir="sample" if kind == "sample" else self.data_dir)
+                task = get_task(name, data_dir=self._data_dir(kind))
                 task.load_data()
             except Exception as err:
                 self.failures[key] = f"{type(err).__name__}: {err}"
@@ -137,16 +150,46 @@ def plan_submission(path: str | Path, results_dir: str | Path,
         raise SubmissionError(str(root), [
             f"{root}: no result files found; expected <org__model>/<revision>/<TaskName>.json "
             "as `medteb run` writes them"])
-    context = _Context(options.data_dir)
+    context = _Context(options.data_dir, options.releases_dir)
     problems: list[str] = []
+    audit = _attached_audit(options.contamination_report, problems)
     entries = []
     for folder in folders:
         entry = _check_folder(folder, root, results, options, context, problems)
         if entry is not None:
-            entries.append(entry)
+            entries.append(_with_audit(entry, folder, audit, problems))
     if problems:
         raise SubmissionError(str(root), problems)
     return SubmissionPlan(tuple(entries))
+
+
+def _attached_audit(path: Path | None, problems: list[str]) -> bytes | None:
+    """The ``contamination.yaml`` bytes of ``--contamination-report``, validated."""
+    if path is None:
+        return None
+    from medteb.results.overlap import read_audit
+
+    try:
+        return read_audit(path).to_yaml().encode("utf-8")
+    except ResultsError as err:
+        problems.append(str(err))
+        return None
+
+
+def _with_audit(entry: PlannedEntry, folder: Path, audit: bytes | None,
+                problems: list[str]) -> PlannedEntry:
+    """The entry with its contamination audit: ``--contamination-report``'s, else the one the
+    folder already holds (a resubmitted entry), validated."""
+    from medteb.results.overlap import AUDIT_FILE, read_audit
+
+    if audit is None and (folder / AUDIT_FILE).is_file():
+        try:
+            audit = read_audit(folder / AUDIT_FILE).to_yaml().encode("utf-8")
+        except ResultsError as err:
+            problems.append(str(err))
+    if audit is None:
+        return entry
+    return replace(entry, files={**entry.files, AUDIT_FILE: audit})
 
 
 def _check_folder(folder: Path, root: Path, results: Path, options: SubmitOptions,
@@ -195,7 +238,8 @@ def _planned_entry(folder: Path, target: str, meta: dict[str, Any], options: Sub
                    replaces: bool) -> PlannedEntry:
     """The files an accepted folder adds: its results marked with their provenance, and its
     ``submission.yaml``."""
-    training = sorted(_training(meta, options) or ())
+    declared = _training(meta, options)
+    training = None if declared is None else sorted(declared)
     mteb_version = _first_mteb_version(folder, results_found)
     source = (f"reproduced with `medteb run` (mteb {mteb_version}) and added with "
               "`medteb submit`" + ("; main scores recomputed from its predictions"

@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from medteb.benchmark.data.sources import is_sample_revision
+from medteb.benchmark.data.sources import is_sample_revision, release_of_revision
 
 SCORE_TOLERANCE = 1e-4  # mteb rounds stored scores to 6 decimals
 
@@ -165,7 +165,8 @@ def verify_predictions(folder: Path, where: str, model: tuple[str, str], found: 
         found: {task: dataset revision} of the valid result files.
         sample: the results were computed on the bundled sample.
         predictions: the run's ``--prediction-folder``.
-        load_task: (task name, 'sample' | 'official') -> the task with data loaded.
+        load_task: (task name, 'sample' | 'official' | 'release:V') -> the task with data
+            loaded.
 
     Returns:
         True when every score was recomputed and matches.
@@ -187,7 +188,9 @@ def verify_predictions(folder: Path, where: str, model: tuple[str, str], found: 
             problems.append(f"{path}: predictions of {owner.get('model_name')} revision "
                             f"{owner.get('revision')}, not of {name} revision {revision}")
             continue
-        kind = "sample" if sample or is_sample_revision(found[task]) else "official"
+        version = release_of_revision(found[task])
+        kind = ("sample" if sample or is_sample_revision(found[task])
+                else f"release:{version}" if version else "official")
         try:
             task_obj = load_task(task, kind)
         except LookupError as err:

@@ -9,6 +9,7 @@ which is the offline demo; it is never silently substituted for the benchmark.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,18 @@ def is_sample_revision(dataset_revision: object) -> bool:
 def any_sample(dataset_revisions: Iterable[object]) -> bool:
     """Whether any of these dataset revisions is the bundled sample's."""
     return any(is_sample_revision(r) for r in dataset_revisions)
+
+
+#: ``release-<version>-<hash>[-<hash>...]``: a task read from a release folder (one 16-hex
+#: content hash per split, :meth:`DataSource.data_revision`)
+_RELEASE_REVISION = re.compile(r"release-(?P<version>.+?)(?:-[0-9a-f]{16})+")
+
+
+def release_of_revision(dataset_revision: object) -> str | None:
+    """The release version of a dataset revision made from a release folder, else None:
+    ``release-2026.1-0123456789abcdef`` -> ``2026.1``; the one parser of that format."""
+    match = _RELEASE_REVISION.fullmatch(str(dataset_revision))
+    return match.group("version") if match else None
 
 
 def is_sample_label(label: str | None) -> bool:
