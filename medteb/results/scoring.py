@@ -112,7 +112,7 @@ def score_predictions(predictions: str | os.PathLike, labels: str | os.PathLike,
             of another model, a judged query left out, unknown ids, a wrong count of pairs).
     """
     from medteb.benchmark.tasks import get_task
-    from medteb.results.verify import recompute_main_score
+    from medteb.results.verify import check_coverage, recompute_main_score
 
     files = prediction_files(predictions)
     chosen = list(tasks) if tasks else sorted(files)
@@ -161,49 +161,3 @@ def score_predictions(predictions: str | os.PathLike, labels: str | os.PathLike,
         raise ScoringError(str(predictions), problems)
     (name, revision), = owners
     return ScoreReport(name, revision, str(predictions), str(labels), tuple(scores))
-
-
-def check_coverage(task: Any, saved: dict[str, Any], where: str, split: str = "test",
-                   subset: str = "default") -> list[str]:
-    """What keeps ``saved`` (a task's predictions) from being scored fairly on ``task``'s
-    labels: a judged query without a ranking, unknown document ids, a wrong number of STS
-    similarities, a non-finite value. An empty list means none."""
-    try:
-        predicted = saved[subset][split]
-    except (KeyError, TypeError):
-        return [f"{where}: no predictions for subset {subset!r}, split {split!r}"]
-    data = task.dataset[subset][split]
-    if task.metadata.type == "STS":
-        values = predicted.get("cosine_scores") if isinstance(predicted, dict) else None
-        if not isinstance(values, list):
-            return [f"{where}: no cosine_scores list"]
-        problems = []
-        if len(values) != len(data["score"]):
-            problems.append(f"{where}: {len(values)} similarities for the {len(data['score'])} "
-                            "sentence pairs of the labels")
-        bad = [i for i, v in enumerate(values) if not _finite(v)]
-        if bad:
-            problems.append(f"{where}: similarity {bad[0]} is not a finite number "
-                            f"({len(bad)} such)")
-        return problems
-    judged = sorted(q for q, docs in dict(data["relevant_docs"]).items() if docs)
-    missing = [q for q in judged if not predicted.get(q)]
-    known = {str(d["id"]) for d in data["corpus"]}
-    unknown = sorted({d for docs in predicted.values() for d in docs} - known)
-    bad = sorted(q for q, docs in predicted.items() if not all(_finite(s) for s in docs.values()))
-    problems = []
-    if missing:
-        problems.append(f"{where}: {len(missing)} of {len(judged)} judged queries have no "
-                        f"ranking (e.g. {', '.join(missing[:3])})")
-    if unknown:
-        problems.append(f"{where}: {len(unknown)} document ids are not in the labels' corpus "
-                        f"(e.g. {', '.join(unknown[:3])})")
-    if bad:
-        problems.append(f"{where}: non-finite scores in the rankings of {len(bad)} queries "
-                        f"(e.g. {', '.join(bad[:3])})")
-    return problems
-
-
-def _finite(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(
-        value)

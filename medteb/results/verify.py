@@ -20,6 +20,7 @@ evaluator code, so the check neither breaks nor silently changes when mteb's int
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -155,7 +156,7 @@ def verify_predictions(folder: Path, where: str, model: tuple[str, str], found: 
     """Recompute each claimed main score from the saved predictions; add a problem per mismatch.
 
     Predictions that cannot be scored fairly are refused before any score is recomputed, with
-    :func:`medteb.results.scoring.check_coverage` (as ``medteb score`` refuses them): a judged
+    :func:`check_coverage` (as ``medteb score`` refuses them): a judged
     query without a ranking (the mean over the rest would score a smaller, easier sample),
     document ids outside the corpus, a wrong number of STS similarities, a non-finite value.
 
@@ -172,7 +173,6 @@ def verify_predictions(folder: Path, where: str, model: tuple[str, str], found: 
         True when every score was recomputed and matches.
     """
     from medteb.results.layout import predictions_file
-    from medteb.results.scoring import check_coverage
 
     name, revision = model
     start = len(problems)
@@ -212,3 +212,49 @@ def verify_predictions(folder: Path, where: str, model: tuple[str, str], found: 
             problems.append(f"{where}/{task}.json: claimed main score {claimed:.6f} differs "
                             f"from {score:.6f} recomputed from {path.name}")
     return len(problems) == start
+
+
+def check_coverage(task: Any, saved: dict[str, Any], where: str, split: str = "test",
+                   subset: str = "default") -> list[str]:
+    """What keeps ``saved`` (a task's predictions) from being scored fairly on ``task``'s
+    labels: a judged query without a ranking, unknown document ids, a wrong number of STS
+    similarities, a non-finite value. An empty list means none."""
+    try:
+        predicted = saved[subset][split]
+    except (KeyError, TypeError):
+        return [f"{where}: no predictions for subset {subset!r}, split {split!r}"]
+    data = task.dataset[subset][split]
+    if task.metadata.type == "STS":
+        values = predicted.get("cosine_scores") if isinstance(predicted, dict) else None
+        if not isinstance(values, list):
+            return [f"{where}: no cosine_scores list"]
+        problems = []
+        if len(values) != len(data["score"]):
+            problems.append(f"{where}: {len(values)} similarities for the {len(data['score'])} "
+                            "sentence pairs of the labels")
+        bad = [i for i, v in enumerate(values) if not _finite(v)]
+        if bad:
+            problems.append(f"{where}: similarity {bad[0]} is not a finite number "
+                            f"({len(bad)} such)")
+        return problems
+    judged = sorted(q for q, docs in dict(data["relevant_docs"]).items() if docs)
+    missing = [q for q in judged if not predicted.get(q)]
+    known = {str(d["id"]) for d in data["corpus"]}
+    unknown = sorted({d for docs in predicted.values() for d in docs} - known)
+    bad = sorted(q for q, docs in predicted.items() if not all(_finite(s) for s in docs.values()))
+    problems = []
+    if missing:
+        problems.append(f"{where}: {len(missing)} of {len(judged)} judged queries have no "
+                        f"ranking (e.g. {', '.join(missing[:3])})")
+    if unknown:
+        problems.append(f"{where}: {len(unknown)} document ids are not in the labels' corpus "
+                        f"(e.g. {', '.join(unknown[:3])})")
+    if bad:
+        problems.append(f"{where}: non-finite scores in the rankings of {len(bad)} queries "
+                        f"(e.g. {', '.join(bad[:3])})")
+    return problems
+
+
+def _finite(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(
+        value)
