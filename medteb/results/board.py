@@ -14,11 +14,16 @@ board's marks and the footnote numbering). Both renderers show every column of t
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Literal
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
 
 from medteb.benchmark.definitions import AVERAGES, BENCHMARK_ORDER, paper_averages
+from medteb.results.board_stats import stats_footnotes
 from medteb.results.layout import Entry
+
+if TYPE_CHECKING:
+    from medteb.analysis.perquery import PerQuery
+    from medteb.results.board_stats import BoardStats
 
 #: column label of each task, in the paper's order
 TASK_COLUMNS = dict(zip(BENCHMARK_ORDER, ("CMedQA-v1", "CMedQA-v2", "Retrieval", "Rerank", "STS"),
@@ -57,6 +62,8 @@ class Row:
     batch_size: int | None = None
     folder: str = ""
     reference: str | None = None
+    # {task: per-query scores} stored with the entry (``medteb submit --predictions``)
+    per_query: dict[str, PerQuery] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def from_entry(cls, entry: Entry) -> Row:
@@ -70,7 +77,7 @@ class Row:
             params_document=sub.n_parameters_document,
             qps=speed.qps if speed else None, hardware=speed.hardware if speed else None,
             batch_size=speed.batch_size if speed else None, folder=entry.folder,
-            reference=entry.reference,
+            reference=entry.reference, per_query=dict(entry.per_query),
         )
 
     @property
@@ -191,6 +198,12 @@ class RowContext:
     marks: dict[str, tuple[float | None, float | None]]
     sources: tuple[str, ...]
     hardware: tuple[str, ...]
+    index: int = 0  # the row's position on the board
+    stats: BoardStats | None = None  # intervals, when some row has per-query data
+
+    def interval(self, column: str) -> tuple[float, float] | None:
+        """The row's 95% interval (0–1) of a score column, if it has one."""
+        return None if self.stats is None else self.stats.ci.get((self.index, column))
 
 
 @dataclass(frozen=True)
@@ -203,6 +216,7 @@ class Column:
     first: Literal["asc", "desc"] = "desc"  # the site's first sort direction
     align: Literal["left", "right"] = "right"  # in leaderboard.md
     css: str | None = None  # a class on the page's header and cells
+    stats: bool = False  # shown only on boards where some row has per-query data
 
 
 def _num(value: float | None) -> str:
@@ -231,6 +245,11 @@ def _score(column: str) -> Callable[[RowContext], Cell]:
         shown = round(100 * value, 2)
         best, second = ctx.marks[column]
         mark = "best" if shown == best else "second" if shown == second else None
+        interval = ctx.interval(column)
+        if interval is not None:  # the score and its 95% interval
+            ci = f"[{100 * interval[0]:.2f}, {100 * interval[1]:.2f}]"
+            return Cell(f"{shown:.2f} {ci}", repr(100 * value), mark,
+                        title=f"95% CI {ci}", sub=ci, short=f"{shown:.2f}")
         return Cell(f"{shown:.2f}", repr(100 * value), mark)
     return cell
 
@@ -251,6 +270,20 @@ def _source(ctx: RowContext) -> Cell:
                 results_path=f"{row.folder}/submission.yaml", short=row.source_kind)
 
 
+def _rank_interval(ctx: RowContext) -> Cell:
+    """The 95% rank interval by Avg among the rows with per-query data, ``≈`` when
+    indistinguishable from the first; ``–`` (never tied or separated) without per-query data."""
+    stats = ctx.stats
+    if stats is None or ctx.index not in stats.rank:
+        return Cell("–")
+    best, worst = stats.rank[ctx.index]
+    text = str(best) if best == worst else f"{best}–{worst}"
+    tied = stats.tied[ctx.index] and ctx.index != stats.first
+    return Cell(text, f"{best}.{worst:04d}", note="≈" if tied else None,
+                title=f"95% rank interval among {stats.ranked} entries with per-query data"
+                      + ("; indistinguishable from the first" if tied else ""))
+
+
 def _letter(index: int) -> str:
     return chr(ord("a") + index)
 
@@ -268,6 +301,7 @@ def _columns() -> tuple[Column, ...]:
         *(Column(label, _score(label)) for label in score_columns()),
         Column("QPS", _qps),
         Column("Source", _source, kind="text", first="asc", align="left"),
+        Column("Rank 95%", _rank_interval, first="asc", stats=True),
     )
 
 
@@ -294,6 +328,7 @@ class BoardView:
     hardware: tuple[str, ...]
     complete: int  # rows with all five tasks (ranked)
     columns: tuple[Column, ...] = COLUMNS
+    stats: BoardStats | None = None  # None: no row has per-query data
 
     @classmethod
     def of(cls, board: Board, columns: tuple[Column, ...] | None = None) -> BoardView:
@@ -303,12 +338,15 @@ class BoardView:
         sources = tuple(dict.fromkeys(r.source for r in board.rows))
         hardware = tuple(dict.fromkeys(r.speed_setting for r in board.rows if r.speed_setting))
         marks = board.marks()
+        stats = board_statistics(board)
+        if stats is None:
+            columns = tuple(c for c in columns if not c.stats)
         rows = []
-        for row, rank in zip(board.rows, board.ranks(), strict=True):
-            ctx = RowContext(row, rank, marks, sources, hardware)
+        for index, (row, rank) in enumerate(zip(board.rows, board.ranks(), strict=True)):
+            ctx = RowContext(row, rank, marks, sources, hardware, index, stats)
             rows.append(RowView(row, rank, tuple(c.cell(ctx) for c in columns)))
         return cls(board.setting, tuple(rows), sources, hardware,
-                   sum(r.average("Avg") is not None for r in board.rows), columns)
+                   sum(r.average("Avg") is not None for r in board.rows), columns, stats)
 
     @property
     def summary(self) -> str:
@@ -320,4 +358,15 @@ class BoardView:
         """``(marker, text)`` of each footnote: the sources, then where QPS was measured."""
         return ([(f"[{i}]", s) for i, s in enumerate(self.sources, start=1)]
                 + [(f"({_letter(i)})", f"QPS measured on {h}")
-                   for i, h in enumerate(self.hardware)])
+                   for i, h in enumerate(self.hardware)]
+                + stats_footnotes(self.stats, len(self.rows)))
+
+
+def board_statistics(board: Board) -> BoardStats | None:
+    """The board's intervals (seeded: the same every time), or None when no row has
+    per-query data."""
+    if not any(row.per_query for row in board.rows):
+        return None
+    from medteb.results.board_stats import board_stats  # numpy, only for boards with data
+
+    return board_stats([row.per_query for row in board.rows], TASK_COLUMNS)
