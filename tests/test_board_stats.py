@@ -19,7 +19,7 @@ from medteb.analysis.runs import load_run
 from medteb.cli import main
 from medteb.errors import ResultsError
 from medteb.results.board import BoardView
-from medteb.results.board_stats import board_stats
+from medteb.results.board_stats import board_stats, entry_per_query
 from medteb.results.layout import load_entries
 from medteb.results.leaderboard import Leaderboard
 from tests.conftest import copy_seeded_results
@@ -77,9 +77,10 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_submit_stores_per_query_files(repo: Path, demo: Path) -> None:
     assert main(["submit", str(demo / "run"), "--predictions", str(demo / "predictions")]) == 0
-    (entry,) = [e for e in load_entries(repo / "results")[0] if e.per_query]
-    assert sorted(entry.per_query) == ["MedTEB-Rerank", "MedTEB-Retrieval", "MedTEB-STS"]
-    for task, per_query in entry.per_query.items():
+    (entry,) = [e for e in load_entries(repo / "results")[0] if entry_per_query(e)]
+    stored = entry_per_query(entry)
+    assert sorted(stored) == ["MedTEB-Rerank", "MedTEB-Retrieval", "MedTEB-STS"]
+    for task, per_query in stored.items():
         # the stored per-query scores give the entry's main score (mean, or Pearson for STS)
         assert per_query.score == pytest.approx(entry.scores[task], abs=1e-5), task
         assert per_query.model == entry.model_name and per_query.model_revision == \
@@ -175,7 +176,8 @@ def test_the_board_is_the_same_every_time_and_the_seed_matters() -> None:
     entries, _ = load_entries(FIXTURES / "results")
     first = Leaderboard.from_entries(entries, figure=None).to_markdown()
     assert Leaderboard.from_entries(entries, figure=None).to_markdown() == first
-    rows = [e.per_query for e in entries if e.setting == "zero-shot" and e.per_query]
+    rows = [entry_per_query(e) for e in entries if e.setting == "zero-shot"]
+    rows = [r for r in rows if r]
     columns = dict(zip(TASKS, ("CMedQA-v1", "CMedQA-v2", "Retrieval", "Rerank", "STS"),
                        strict=True))
     assert board_stats(rows, columns, seed=0).ci == board_stats(rows, columns, seed=0).ci
@@ -208,7 +210,7 @@ def test_inconsistent_per_query_files_are_errors(tmp_path: Path, change, message
     change(data)
     path.write_text(json.dumps(data))
     with pytest.raises(ResultsError, match=message):
-        load_entries(results)
+        Leaderboard.from_entries(load_entries(results)[0])
 
 
 def test_a_per_query_file_without_its_result_is_an_error(tmp_path: Path) -> None:
@@ -216,5 +218,33 @@ def test_a_per_query_file_without_its_result_is_an_error(tmp_path: Path) -> None
     (results / "org__a/r1/MedTEB-STS.json").unlink()
     with pytest.raises(ResultsError, match=r"MedTEB-STS.per_query.jsonl: per-query scores of "
                                            r"MedTEB-STS, but the entry has no MedTEB-STS\.json"):
-        load_entries(results)
+        Leaderboard.from_entries(load_entries(results)[0])
     shutil.rmtree(results)
+
+
+def test_compare_reads_leaderboard_entries_with_per_query_files(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    results = FIXTURES / "results"
+    assert main(["compare", str(results / "org-d__delta/r1"), str(results / "org-a__alpha/r1"),
+                 "--resamples", "2000", "--format", "json"]) == 0
+    tasks = json.loads(capsys.readouterr().out)["tasks"]
+    assert set(tasks) == set(TASKS)
+    assert tasks["MedTEB-Retrieval"]["a"] == pytest.approx(0.52, abs=1e-6)  # delta's score
+    assert tasks["MedTEB-Retrieval"]["b"] == pytest.approx(0.50, abs=1e-6)  # alpha's
+    assert tasks["MedTEB-STS"]["delta"] == pytest.approx(0.02, abs=1e-5)
+    # a copied entry has no per-query data: one line saying how to get it
+    assert main(["compare", str(results / "org-d__delta/r1"),
+                 str(results / "org-b__beta/r1")]) == 2
+    assert "no predictions or per-query files" in capsys.readouterr().err
+
+
+def test_page_statistics_only_where_entries_have_per_query_data() -> None:
+    from medteb.results.site_stats import stats_html
+
+    entries, _ = load_entries(FIXTURES / "results")
+    board = Leaderboard.from_entries(entries, figure=None)
+    assert stats_html(board.board("sample")) == ""  # no per-query data
+    zero_shot = stats_html(board.board("zero-shot"))
+    assert zero_shot.count('<table class="pairwise"') == 5  # delta and alpha, every task
+    assert zero_shot.count("<h4>") == 2 and "gamma" not in zero_shot
+    assert stats_html(board.board("zero-shot")) == zero_shot  # seeded

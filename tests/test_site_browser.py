@@ -378,3 +378,36 @@ def test_intervals_rank_intervals_and_ties_on_the_page(browser: Any, stats_page:
         const w = document.querySelector('#view-zero-shot .table-wrap');
         return [w.scrollWidth, w.clientWidth];""")
     assert wrap[0] <= wrap[1]  # still fits a laptop's width with the intervals shown
+
+
+def test_pairwise_matrix_and_hardest_queries_on_the_page(browser: Any, stats_page: Path) -> None:
+    from selenium.webdriver.common.by import By
+
+    from medteb.analysis.compare import compare_task
+    from medteb.analysis.perquery import read_per_query
+    from medteb.results.site_stats import HARDEST, MATRIX_RESAMPLES
+
+    browser.set_window_size(1400, 900)
+    browser.get(stats_page.as_uri())
+    view = browser.find_element(By.ID, "view-zero-shot")
+    view.find_element(By.CSS_SELECTOR, "details.pairwise summary").click()
+    table = view.find_element(By.CSS_SELECTOR, 'table.pairwise[data-task="MedTEB-Retrieval"]')
+    assert table.is_displayed()
+    cells = [[td.text for td in tr.find_elements(By.TAG_NAME, "td")]
+             for tr in table.find_elements(By.CSS_SELECTOR, "tbody tr")]
+    folder = Path(__file__).parent / "fixtures" / "results"
+    delta, alpha = (read_per_query(folder / f"{m}/r1/MedTEB-Retrieval.per_query.jsonl")
+                    for m in ("org-d__delta", "org-a__alpha"))
+    expected = compare_task(delta, alpha, resamples=MATRIX_RESAMPLES)
+    assert cells[0] == ["–", f"p {expected.p_value:.3f} · "
+                             f"{100 * expected.wins / expected.n:.0f}%"]
+    assert cells[1][0] == f"p {expected.p_value:.3f} · {100 * expected.losses / expected.n:.0f}%"
+    assert not view.find_element(By.CSS_SELECTOR, "details.hardest ul").is_displayed()
+    view.find_element(By.CSS_SELECTOR, "details.hardest summary").click()
+    items = view.find_element(By.CSS_SELECTOR, 'details.hardest ul[data-model="org-d/delta"]')
+    retrieval = next(li.text for li in items.find_elements(By.TAG_NAME, "li")
+                     if li.text.startswith("MedTEB-Retrieval"))
+    lowest = sorted(zip(delta.values, delta.ids, strict=True))[:HARDEST]
+    assert retrieval == "MedTEB-Retrieval: " + ", ".join(f"{q}: {100 * v:.1f}" for v, q in lowest)
+    # a board without per-query data has neither
+    assert not browser.find_elements(By.CSS_SELECTOR, "#view-sample details.pairwise")

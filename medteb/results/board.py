@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from medteb.benchmark.definitions import AVERAGES, BENCHMARK_ORDER, paper_averages
-from medteb.results.board_stats import stats_footnotes
+from medteb.results.board_stats import entry_per_query, stats_footnotes
 from medteb.results.layout import Entry
 
 if TYPE_CHECKING:
@@ -77,7 +77,7 @@ class Row:
             params_document=sub.n_parameters_document,
             qps=speed.qps if speed else None, hardware=speed.hardware if speed else None,
             batch_size=speed.batch_size if speed else None, folder=entry.folder,
-            reference=entry.reference, per_query=dict(entry.per_query),
+            reference=entry.reference, per_query=entry_per_query(entry),
         )
 
     @property

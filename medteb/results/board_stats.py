@@ -34,6 +34,7 @@ from medteb.benchmark.definitions import AVERAGES, BENCHMARK_ORDER
 
 if TYPE_CHECKING:
     from medteb.analysis.perquery import PerQuery
+    from medteb.results.layout import Entry
 
 #: the score column whose rank interval and tie with the first the board shows
 RANKED = "Avg"
@@ -70,7 +71,7 @@ def _fingerprint(scores: PerQuery) -> tuple:
     return (scores.data_revision, scores.metric, scores.ids, gold)
 
 
-def _comparable(rows: Sequence[dict[str, PerQuery]], task: str) -> list[int]:
+def comparable(rows: Sequence[dict[str, PerQuery]], task: str) -> list[int]:
     """The rows of the task's comparable set (see the module's docstring), in board order."""
     groups: dict[tuple, list[int]] = {}
     for i, per_query in enumerate(rows):
@@ -93,7 +94,7 @@ def board_stats(rows: Sequence[dict[str, PerQuery]], columns: dict[str, str],
     ci: dict[tuple[int, str], tuple[float, float]] = {}
     distributions: dict[str, tuple[list[int], np.ndarray]] = {}
     for task in BENCHMARK_ORDER:
-        members = _comparable(rows, task)
+        members = comparable(rows, task)
         if not members:
             continue
         first = rows[members[0]][task]
@@ -153,3 +154,36 @@ def stats_footnotes(stats: BoardStats | None, n_rows: int) -> list[tuple[str, st
     elif without:
         notes.append(("§", f"{without} of {n_rows} entries have no per-query data {why}"))
     return notes
+
+
+def entry_per_query(entry: Entry) -> dict[str, PerQuery]:
+    """{task: per-query scores} of a ``results/`` entry (its ``<Task>.per_query.jsonl``, stored
+    by ``medteb submit --predictions``); each must be of a task it has a score for, and agree
+    with that score (else the board would show an interval around another number).
+
+    Raises:
+        ResultsError: an unreadable or inconsistent per-query file.
+    """
+    if entry.path is None:
+        return {}
+    folder, scores = entry.path, entry.scores
+    from medteb.analysis.perquery import SUFFIX, read_per_query
+    from medteb.errors import AnalysisError, ResultsError
+    from medteb.results.verify import SCORE_TOLERANCE
+
+    found: dict[str, PerQuery] = {}
+    for path in sorted(folder.glob(f"*{SUFFIX}")):
+        task = path.name[: -len(SUFFIX)]
+        try:
+            per_query = read_per_query(path)
+        except AnalysisError as err:
+            raise ResultsError(str(err)) from err
+        if per_query.task != task or task not in scores:
+            raise ResultsError(f"{path}: per-query scores of {per_query.task}, but the entry has "
+                               f"no {task}.json score to go with them")
+        if abs(per_query.score - scores[task]) > SCORE_TOLERANCE:
+            raise ResultsError(f"{path}: the per-query scores give {per_query.score:.6f}, but "
+                               f"{task}.json says {scores[task]:.6f}; resubmit with "
+                               "`medteb submit --replace --predictions`")
+        found[task] = per_query
+    return found

@@ -243,8 +243,7 @@ class Entry:
     speed: SpeedResult | None = None
     folder: str = ""
     reference: str | None = None
-    # {task: per-query scores} from ``<Task>.per_query.jsonl`` (``medteb submit --predictions``)
-    per_query: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    path: Path | None = field(default=None, compare=False)  # the folder it was read from
 
     @property
     def setting(self) -> str:
@@ -284,33 +283,9 @@ def load_entries(results_dir: str | Path) -> tuple[list[Entry], list[str]]:
         entries.append(Entry(model_name=str(meta.get("name")), revision=folder.name,
                              submission=submission, scores=scores, speed=read_speed(folder),
                              folder=where, reference=_web_link(reference),
-                             per_query=_read_per_query(folder, scores)))
+                             path=folder))
     return entries, skipped
 
-
-def _read_per_query(folder: Path, scores: dict[str, float]) -> dict[str, Any]:
-    """{task: per-query scores} of an entry; each must be of a task it has a score for, and
-    agree with that score (else the board would show an interval around another number)."""
-    from medteb.analysis.perquery import SUFFIX, read_per_query
-    from medteb.errors import AnalysisError
-    from medteb.results.verify import SCORE_TOLERANCE
-
-    found: dict[str, Any] = {}
-    for path in sorted(folder.glob(f"*{SUFFIX}")):
-        task = path.name[: -len(SUFFIX)]
-        try:
-            per_query = read_per_query(path)
-        except AnalysisError as err:
-            raise ResultsError(str(err)) from err
-        if per_query.task != task or task not in scores:
-            raise ResultsError(f"{path}: per-query scores of {per_query.task}, but the entry has "
-                               f"no {task}.json score to go with them")
-        if abs(per_query.score - scores[task]) > SCORE_TOLERANCE:
-            raise ResultsError(f"{path}: the per-query scores give {per_query.score:.6f}, but "
-                               f"{task}.json says {scores[task]:.6f}; resubmit with "
-                               "`medteb submit --replace --predictions`")
-        found[task] = per_query
-    return found
 
 
 @dataclass(frozen=True)

@@ -181,8 +181,17 @@ def _check_folder(folder: Path, root: Path, results: Path, options: SubmitOption
     if options.predictions is not None and not problems[start:]:
         from medteb.results.verify import verify_predictions
 
+        def keep(task: str, task_obj: Any, saved: dict[str, Any]) -> None:
+            from medteb.analysis.perquery import from_predictions
+            from medteb.errors import AnalysisError
+
+            try:
+                per_query[task] = from_predictions(task_obj, saved)
+            except AnalysisError as err:
+                problems.append(f"{where}/{task}.json: {err}")
+
         verified = verify_predictions(folder, where, (name, revision), results_found, sample,
-                                      options.predictions, context.task, problems, per_query)
+                                      options.predictions, context.task, problems, keep)
     if problems[start:]:
         return None
     entry = _planned_entry(folder, target, meta, options, results_found, setting, params,

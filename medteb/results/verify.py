@@ -151,7 +151,8 @@ def sts_score(metric: str, gold: list[float], similarities: list[float]) -> floa
 
 def verify_predictions(folder: Path, where: str, model: tuple[str, str], found: dict[str, str],
                        sample: bool, predictions: Path, load_task: Callable[[str, str], Any],
-                       problems: list[str], per_query: dict[str, Any] | None = None) -> bool:
+                       problems: list[str],
+                       on_match: Callable[[str, Any, dict[str, Any]], None] | None = None) -> bool:
     """Recompute each claimed main score from the saved predictions; add a problem per mismatch.
 
     Args:
@@ -161,8 +162,8 @@ def verify_predictions(folder: Path, where: str, model: tuple[str, str], found: 
         sample: the results were computed on the bundled sample.
         predictions: the run's ``--prediction-folder``.
         load_task: (task name, 'sample' | 'official') -> the task with data loaded.
-        per_query: when given, filled with {task: its per-query scores}
-            (:class:`medteb.analysis.perquery.PerQuery`), the file ``medteb submit`` stores.
+        on_match: called with (task name, the loaded task, the parsed predictions) for each
+            task whose score matches (``medteb submit`` stores its per-query scores).
 
     Returns:
         True when every score was recomputed and matches.
@@ -196,12 +197,6 @@ def verify_predictions(folder: Path, where: str, model: tuple[str, str], found: 
         if abs(score - claimed) > SCORE_TOLERANCE:
             problems.append(f"{where}/{task}.json: claimed main score {claimed:.6f} differs "
                             f"from {score:.6f} recomputed from {path.name}")
-        elif per_query is not None:
-            from medteb.analysis.perquery import from_predictions
-            from medteb.errors import AnalysisError
-
-            try:
-                per_query[task] = from_predictions(task_obj, saved)
-            except AnalysisError as err:
-                problems.append(f"{where}/{task}.json: {err}")
+        elif on_match is not None:
+            on_match(task, task_obj, saved)
     return len(problems) == start
