@@ -248,3 +248,24 @@ def test_page_statistics_only_where_entries_have_per_query_data() -> None:
     assert zero_shot.count('<table class="pairwise"') == 5  # delta and alpha, every task
     assert zero_shot.count("<h4>") == 2 and "gamma" not in zero_shot
     assert stats_html(board.board("zero-shot")) == zero_shot  # seeded
+
+
+def test_the_page_matrix_is_medteb_compares_test(tmp_path: Path) -> None:
+    """Three entries: every pair's p-value within Monte Carlo error of compare_task's, its
+    win shares exactly compare_task's wins / losses."""
+    from medteb.analysis.compare import compare_task
+    from medteb.results.site_stats import pairwise
+
+    results = _pair(tmp_path, five(0.78, 0.78, 0.49, 0.59, 0.69))
+    third = write_entry(results, "org/c", "r1", five(0.70, 0.80, 0.45, 0.60, 0.60))
+    write_per_query(third, five(0.70, 0.80, 0.45, 0.60, 0.60), seed=9, n=200)
+    board = Leaderboard.from_entries(load_entries(results)[0], figure=None).board("zero-shot")
+    for task in TASKS:
+        cells = pairwise(board, task, [0, 1, 2], resamples=4000)
+        for i, j in ((0, 1), (0, 2), (1, 2)):
+            a, b = board.rows[i].per_query[task], board.rows[j].per_query[task]
+            expected = compare_task(a, b, resamples=4000, seed=5)
+            assert cells[i, j][0] == pytest.approx(expected.p_value, abs=0.03), (task, i, j)
+            assert cells[j, i][0] == cells[i, j][0]
+            assert cells[i, j][1] == expected.wins / expected.n
+            assert cells[j, i][1] == expected.losses / expected.n

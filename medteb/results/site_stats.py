@@ -2,7 +2,7 @@
 
 Only for entries with per-query files (``medteb submit --predictions``) on the same data, the
 comparable sets of :mod:`medteb.results.board_stats`. A matrix cell compares its row's entry
-with its column's on one task (:func:`medteb.analysis.compare.compare_task`): the two-sided
+with its column's on one task (:func:`pairwise`, ``medteb compare``'s tests): the two-sided
 paired randomization p-value and the share of queries (STS: pairs, by their share of the
 correlation) where the row's entry scores higher. The hardest queries of a model are its
 lowest per-query values on a ranking task (ids only: the page does not hold the task data;
@@ -55,27 +55,55 @@ def stats_html(board: Board) -> str:
 
 
 def _matrix(board: Board, task: str, members: list[int], label: str) -> str:
-    from medteb.analysis.compare import compare_task
-
     names = [board.rows[i].display_name for i in members]
     head = "".join(f'<th scope="col">{html.escape(n)}</th>' for n in names)
+    cells = pairwise(board, task, members)
     body = []
     for i in members:
-        cells = []
-        for j in members:
-            if i == j:
-                cells.append("<td>–</td>")
-                continue
-            result = compare_task(board.rows[i].per_query[task], board.rows[j].per_query[task],
-                                  resamples=MATRIX_RESAMPLES)
-            cells.append(f'<td data-p="{result.p_value!r}">p {result.p_value:.3f} · '
-                         f"{100 * result.wins / result.n:.0f}%</td>")
+        row = [("<td>–</td>" if i == j else
+                f'<td data-p="{cells[i, j][0]!r}">p {cells[i, j][0]:.3f} · '
+                f"{100 * cells[i, j][1]:.0f}%</td>") for j in members]
         body.append(f'<tr><th scope="row">{html.escape(board.rows[i].display_name)}</th>'
-                    + "".join(cells) + "</tr>")
+                    + "".join(row) + "</tr>")
     return "\n".join([f'<table class="pairwise" data-task="{html.escape(task)}">'
                       f"<caption>{html.escape(label)}</caption>",
                       f"<thead><tr><th></th>{head}</tr></thead>", "<tbody>", *body,
                       "</tbody></table>"])
+
+
+def pairwise(board: Board, task: str, members: list[int],
+             resamples: int = MATRIX_RESAMPLES) -> dict[tuple[int, int], tuple[float, float]]:
+    """{(row, column): (p-value, share of queries the row wins)} of every ordered pair.
+
+    Mean metrics: one :func:`~medteb.analysis.stats.sign_flip_p_many` for all pairs (the same
+    random signs for each); STS: :func:`~medteb.analysis.stats.pearson_swap_p` per pair, wins
+    by each pair's share of the correlation (as ``medteb compare``).
+    """
+    import numpy as np
+
+    from medteb.analysis.compare import TIE, pearson_shares
+    from medteb.analysis.ranking import SEED, task_rng
+    from medteb.analysis.stats import pearson_swap_p, sign_flip_p_many
+
+    scores = [board.rows[i].per_query[task] for i in members]
+    pairs = [(x, y) for x in range(len(members)) for y in range(x + 1, len(members))]
+    rng = task_rng(SEED + 1, task)
+    if scores[0].kind == "mean":
+        d = np.stack([scores[x].values - scores[y].values for x, y in pairs])
+        p = sign_flip_p_many(d, resamples, rng)
+    else:
+        gold = scores[0].gold
+        shares = [pearson_shares(s.values, gold) for s in scores]
+        d = np.stack([shares[x] - shares[y] for x, y in pairs])
+        p = np.array([pearson_swap_p(scores[x].values, scores[y].values, gold, resamples, rng)
+                      for x, y in pairs])
+    n = d.shape[1]
+    out: dict[tuple[int, int], tuple[float, float]] = {}
+    for k, (x, y) in enumerate(pairs):
+        i, j = members[x], members[y]
+        out[i, j] = (float(p[k]), float((d[k] > TIE).sum() / n))
+        out[j, i] = (float(p[k]), float((d[k] < -TIE).sum() / n))
+    return out
 
 
 def _hardest(board: Board, index: int) -> str:
