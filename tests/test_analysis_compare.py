@@ -93,7 +93,7 @@ def test_per_query_file(sample_runs: tuple[Path, Path, Path], tmp_path: Path) ->
     _, preds, _ = sample_runs
     run = load_run(preds)
     for task, per_query in run.scores.items():
-        path = tmp_path / f"{task}.per_query.json"
+        path = tmp_path / f"{task}.per_query.jsonl"
         write_per_query(path, per_query)
         back = read_per_query(path)
         assert back.ids == per_query.ids and back.data_revision == per_query.data_revision
@@ -112,7 +112,7 @@ def test_per_query_file(sample_runs: tuple[Path, Path, Path], tmp_path: Path) ->
     folder = tmp_path / "pq"
     folder.mkdir()
     for per_query in run.scores.values():
-        write_per_query(folder / f"{per_query.task}.per_query.json", per_query)
+        write_per_query(folder / f"{per_query.task}.per_query.jsonl", per_query)
     assert set(load_run(folder).scores) == set(run.scores)
 
 
@@ -129,7 +129,7 @@ def test_per_query_file(sample_runs: tuple[Path, Path, Path], tmp_path: Path) ->
      "give 'ids' \\(ranking task\\) or 'gold' \\(STS\\)"),
 ])
 def test_bad_per_query_files(tmp_path: Path, body: str, message: str) -> None:
-    path = tmp_path / "T.per_query.json"
+    path = tmp_path / "T.per_query.jsonl"
     path.write_text(body, encoding="utf-8")
     with pytest.raises(AnalysisError, match=message):
         read_per_query(path)
@@ -260,7 +260,7 @@ def test_compare_refuses(sample_runs: tuple[Path, Path, Path], tmp_path: Path,
     per_query = run.scores["MedTEB-Rerank"]
     other_ids = tmp_path / "other-ids"
     other_ids.mkdir()
-    write_per_query(other_ids / "MedTEB-Rerank.per_query.json", per_query.__class__(
+    write_per_query(other_ids / "MedTEB-Rerank.per_query.jsonl", per_query.__class__(
         **{**per_query.__dict__, "ids": ("zz", *per_query.ids[1:])}))
     assert ("MedTEB-Rerank: medteb/bm25-zh@" + BM25_SAMPLE + " and medteb/bm25-zh@"
             + BM25_SAMPLE + " are on different data: 1 queries only in the first ['rq001'], "
@@ -268,13 +268,13 @@ def test_compare_refuses(sample_runs: tuple[Path, Path, Path], tmp_path: Path,
     # another data revision (per-query files)
     other = tmp_path / "other"
     other.mkdir()
-    write_per_query(other / "MedTEB-Rerank.per_query.json",
+    write_per_query(other / "MedTEB-Rerank.per_query.jsonl",
                     per_query.__class__(**{**per_query.__dict__, "data_revision": "v2"}))
     assert f"data revision {per_query.data_revision} vs v2" in error(str(preds), str(other))
     # two model revisions under one folder
     two = tmp_path / "two"
     for name in ("r1", "r2"):
         (two / "org__m" / name).mkdir(parents=True)
-        write_per_query(two / "org__m" / name / "MedTEB-Rerank.per_query.json", per_query)
+        write_per_query(two / "org__m" / name / "MedTEB-Rerank.per_query.jsonl", per_query)
     assert "2 model revisions (org__m/r1, org__m/r2); give one of them" in error(str(two),
                                                                               str(preds))

@@ -194,8 +194,8 @@ def test_non_finite_differences() -> None:
 
 def test_pearson_shares_sum_to_r() -> None:
     """STS wins / ties / losses compare each pair's share z(x) z(g) / n of the correlation."""
-    from medteb.analysis.compare import _pearson_shares
+    from medteb.analysis.compare import pearson_shares
 
-    shares = _pearson_shares(SIM_A, GOLD)
+    shares = pearson_shares(SIM_A, GOLD)
     assert shares.sum() == pytest.approx(sps.pearsonr(SIM_A, GOLD)[0], abs=1e-12)
     assert shares.sum() != pytest.approx(sps.pearsonr(SIM_B, GOLD)[0], abs=1e-3)

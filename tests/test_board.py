@@ -42,7 +42,12 @@ def test_the_view_holds_ranks_marks_and_footnotes() -> None:
     assert view.summary == "3 models, 2 with all five tasks."
     assert view.footnotes() == [("[1]", "Paper X"), ("[2]", "Other"),
                                 ("(a)", "QPS measured on 1x A100, batch 32"),
-                                ("(b)", "QPS measured on cpu, batch 1")]
+                                ("(b)", "QPS measured on cpu, batch 1"),
+                                ("§", "No entry here has per-query data (numbers copied "
+                                      "from a publication, or submitted without --predictions): "
+                                      "shown without intervals, never marked tied with or "
+                                      "separated from the first.")]
+    assert "Rank 95%" not in [c.label for c in view.columns]  # no row has per-query data
 
 
 def test_a_column_is_one_declaration_both_renderers_show(

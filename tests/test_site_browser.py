@@ -339,3 +339,76 @@ def test_the_table_2_box_has_no_empty_cell(page: Any) -> None:
                 spans: box.bottom >= rows[1].getBoundingClientRect().bottom - 1};""")
     assert cells["empty"] == 0 and cells["rows"] == 2 and cells["spans"]
     assert cells["text"].count("(") == 1  # rho (p), once for both rows
+
+
+@pytest.fixture(scope="module")
+def stats_page(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The page of the fixture results/, where two entries per board carry per-query files."""
+    root = tmp_path_factory.mktemp("stats-site")
+    fixtures = Path(__file__).parent / "fixtures" / "results"
+    assert main(["leaderboard", "--results", str(fixtures), "--html", str(root)]) == 0
+    return root / "index.html"
+
+
+def test_intervals_rank_intervals_and_ties_on_the_page(browser: Any, stats_page: Path) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.set_window_size(1400, 900)
+    browser.get(stats_page.as_uri())
+    heads = [th.get_attribute("textContent") for th in
+             browser.find_elements(By.CSS_SELECTOR, "#view-zero-shot table.board thead th")]
+    assert heads[-1] == "Rank 95%"
+    rows = browser.find_elements(By.CSS_SELECTOR, "#view-zero-shot table.board tbody tr")
+    delta = rows[0].find_elements(By.TAG_NAME, "td")
+    retrieval = delta[heads.index("Retrieval")]
+    assert retrieval.text.split("\n") == ["52.00", "[46.24, 57.64]"]  # the interval under it
+    number = retrieval.find_element(By.CSS_SELECTOR, "u.second").rect
+    interval = retrieval.find_element(By.CSS_SELECTOR, ".id").rect
+    assert interval["y"] >= number["y"] + number["height"] - 1  # below, not beside
+    assert retrieval.get_attribute("title") == "95% CI [46.24, 57.64]"
+    ranks = [r.find_elements(By.TAG_NAME, "td")[-1].text for r in rows]
+    assert ranks == ["1–2", "1–2 ≈", "–", "–", "–"]  # copied entries: never tied or separated
+    foot = [p.text for p in browser.find_elements(By.CSS_SELECTOR, "#view-zero-shot p.foot")]
+    assert foot[-1].startswith("§ 3 of 5 entries have no per-query data")
+    # sorted by rank interval: the entries with one first, the copied ones after
+    browser.find_element(By.CSS_SELECTOR, "#view-zero-shot table.board thead th:last-child button").click()
+    names = [r.find_element(By.CSS_SELECTOR, ".id").text for r in
+             browser.find_elements(By.CSS_SELECTOR, "#view-zero-shot table.board tbody tr")]
+    assert names[:2] == ["org-d/delta", "org-a/alpha"]
+    wrap = browser.execute_script("""
+        const w = document.querySelector('#view-zero-shot .table-wrap');
+        return [w.scrollWidth, w.clientWidth];""")
+    assert wrap[0] <= wrap[1]  # still fits a laptop's width with the intervals shown
+
+
+def test_pairwise_matrix_and_hardest_queries_on_the_page(browser: Any, stats_page: Path) -> None:
+    from selenium.webdriver.common.by import By
+
+    from medteb.analysis.compare import compare_task
+    from medteb.analysis.perquery import read_per_query
+    from medteb.results.site_stats import HARDEST, MATRIX_RESAMPLES
+
+    browser.set_window_size(1400, 900)
+    browser.get(stats_page.as_uri())
+    view = browser.find_element(By.ID, "view-zero-shot")
+    view.find_element(By.CSS_SELECTOR, "details.pairwise summary").click()
+    table = view.find_element(By.CSS_SELECTOR, 'table.pairwise[data-task="MedTEB-Retrieval"]')
+    assert table.is_displayed()
+    cells = [[td.text for td in tr.find_elements(By.TAG_NAME, "td")]
+             for tr in table.find_elements(By.CSS_SELECTOR, "tbody tr")]
+    folder = Path(__file__).parent / "fixtures" / "results"
+    delta, alpha = (read_per_query(folder / f"{m}/r1/MedTEB-Retrieval.per_query.jsonl")
+                    for m in ("org-d__delta", "org-a__alpha"))
+    expected = compare_task(delta, alpha, resamples=MATRIX_RESAMPLES)
+    assert cells[0] == ["–", f"p {expected.p_value:.3f} · "
+                             f"{100 * expected.wins / expected.n:.0f}%"]
+    assert cells[1][0] == f"p {expected.p_value:.3f} · {100 * expected.losses / expected.n:.0f}%"
+    assert not view.find_element(By.CSS_SELECTOR, "details.hardest ul").is_displayed()
+    view.find_element(By.CSS_SELECTOR, "details.hardest summary").click()
+    items = view.find_element(By.CSS_SELECTOR, 'details.hardest ul[data-model="org-d/delta"]')
+    retrieval = next(li.text for li in items.find_elements(By.TAG_NAME, "li")
+                     if li.text.startswith("MedTEB-Retrieval"))
+    lowest = sorted(zip(delta.values, delta.ids, strict=True))[:HARDEST]
+    assert retrieval == "MedTEB-Retrieval: " + ", ".join(f"{q}: {100 * v:.1f}" for v, q in lowest)
+    # a board without per-query data has neither
+    assert not browser.find_elements(By.CSS_SELECTOR, "#view-sample details.pairwise")

@@ -197,7 +197,7 @@ def compare_task(a: PerQuery, b: PerQuery, resamples: int = RESAMPLES,
         share_a, share_b = a.values, b.values
     else:
         p = pearson_swap_p(a.values, b.values, a.gold, resamples, rng)
-        share_a, share_b = _pearson_shares(a.values, a.gold), _pearson_shares(b.values, a.gold)
+        share_a, share_b = pearson_shares(a.values, a.gold), pearson_shares(b.values, a.gold)
     gap = share_a - share_b
     lo, hi = percentile_ci(diff[:, None])[0]
     return TaskComparison(a=float(observed[0]), b=float(observed[1]),
@@ -207,7 +207,7 @@ def compare_task(a: PerQuery, b: PerQuery, resamples: int = RESAMPLES,
                           n=a.values.size)
 
 
-def _pearson_shares(x: np.ndarray, gold: np.ndarray) -> np.ndarray:
+def pearson_shares(x: np.ndarray, gold: np.ndarray) -> np.ndarray:
     z = (x - x.mean()) / x.std()
     zg = (gold - gold.mean()) / gold.std()
     return z * zg / x.size

@@ -1,4 +1,4 @@
-"""Per-query scores of one run on one task, and their compact file (``<Task>.per_query.json``).
+"""Per-query scores of one run on one task, and their compact file ``<Task>.per_query.jsonl``.
 
 The values come from :func:`medteb.results.verify.per_query_values`, the same pytrec_eval /
 scipy scoring that verifies a submission's main score, so the mean of the per-query values is
@@ -12,7 +12,10 @@ File format (JSON, written atomically, read through a pydantic model)::
     {..., "metric": "cosine_pearson", "ids": null,
      "values": [0.81, ...], "gold": [1.0, ...]}               # STS: similarity and gold per pair
 
-Values are stored with 7 significant digits: 1,128 queries take ~25 kB, 5,000 pairs ~110 kB.
+The file is one line of JSON (hence ``.jsonl``): mteb's result loaders read every ``*.json`` of
+a results folder as a task result, and pass ``.jsonl`` files over (as ``run_settings.jsonl``),
+so a ``results/`` entry can hold its per-query files. Values are stored with 7 significant
+digits: 1,128 queries take ~25 kB, 5,000 pairs ~110 kB.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from medteb.errors import AnalysisError
 
 FORMAT = "medteb-per-query/1"
-SUFFIX = ".per_query.json"
+SUFFIX = ".per_query.jsonl"
 
 
 @dataclass(frozen=True)

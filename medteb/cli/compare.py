@@ -18,7 +18,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
             "across tasks), per-query wins/ties/losses and the queries where they differ "
             "most. Each RUN is a `medteb run --prediction-folder` folder "
             "(<org__model>/<revision>/, or a folder holding one) or a folder of "
-            "<Task>.per_query.json files. More than two runs: every pair. See docs/analysis.md."
+            "<Task>.per_query.jsonl files. More than two runs: every pair. See docs/analysis.md."
         ),
     )
     parser.add_argument("runs", nargs="+", metavar="RUN", help="two or more run folders")

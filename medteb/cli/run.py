@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
+from typing import Any
 
 from medteb.cli.api_args import add_api_arguments, served_model_spec
 from medteb.cli.arg_types import device, positive_int
@@ -73,6 +75,21 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=_run)
 
 
+def _intervals(report: Any, prediction_folder: str | None,
+               data_dir: str | None) -> dict[str, tuple[float, float]] | None:
+    """The run table's 95% CIs, from the predictions; None without them. The run's results
+    are written whatever happens here: a failure is one line on stderr, no CI column."""
+    if not prediction_folder or not any(o.score is not None for o in report.outcomes):
+        return None
+    from medteb.analysis.run_intervals import run_intervals
+
+    try:
+        return run_intervals(report, prediction_folder, data_dir)
+    except MedtebError as err:
+        print(f"medteb: no confidence intervals: {err}", file=sys.stderr)
+        return None
+
+
 def _check_before_imports(args: argparse.Namespace, data_dir: str | None) -> None:
     """Argument and data-folder mistakes, reported before mteb, torch or the Hub is touched."""
     from medteb.benchmark.data.sources import check_run_inputs
@@ -137,7 +154,11 @@ def _run(args: argparse.Namespace) -> int:
     )
     progress = console.print if args.verbosity >= 1 else (lambda *_: None)
     report = run(config, on_progress=progress)
-    print(report.to_markdown())
+    print(report.to_markdown(_intervals(report, args.prediction_folder, data_dir)))
+    if not args.prediction_folder and any(o.score is not None for o in report.outcomes):
+        from medteb.analysis.run_intervals import HOW_TO_GET_CI
+
+        print(HOW_TO_GET_CI)
     for note in report.notes:
         print(note)
     if any(o.score is not None for o in report.outcomes):

@@ -91,13 +91,20 @@ class RunReport:
         """The paper's three averages (0–1); None unless every task of the group has a score."""
         return paper_averages({o.name: o.score for o in self.outcomes})
 
-    def to_markdown(self) -> str:
-        """A deterministic table: one row per task, then the three averages."""
+    def to_markdown(self, intervals: dict[str, tuple[float, float]] | None = None) -> str:
+        """A deterministic table: one row per task, then the three averages.
+
+        Args:
+            intervals: {task or average: 95% CI (0–1)}; given, the table gets a "95% CI"
+                column (:func:`medteb.analysis.run_intervals.run_intervals`).
+        """
         lines = [f"Model: {self.model_name} (revision {self.model_revision})", ""]
         if self.used_sample:
             lines += ["SAMPLE DATA: the bundled MedTEB sample is a smoke test written by the "
                       "MedTEB authors, not the benchmark; its scores are not comparable.", ""]
-        lines += ["| Task | Metric | Score | Data |", "|---|---|---:|---|"]
+        ci = "" if intervals is None else " 95% CI |"
+        lines += [f"| Task | Metric | Score |{ci} Data |",
+                  f"|---|---|---:|{'---:|' if ci else ''}---|"]
         for o in self.outcomes:
             if o.score is not None:
                 cell = f"{100 * o.score:.2f}"
@@ -110,9 +117,11 @@ class RunReport:
             if o.cached:
                 detail = f"cached; {detail}"
             cut = None if o.skipped else 400  # a skip reason says what to do: never cut
-            lines.append(f"| {o.name} | {o.main_score} | {cell} | {_one_line(detail, cut)} |")
+            lines.append(f"| {o.name} | {o.main_score} | {cell} |{_ci(intervals, o.name)}"
+                         f" {_one_line(detail, cut)} |")
         for label, value in self.averages().items():
-            lines.append(f"| **{label}** | | {'–' if value is None else f'{100 * value:.2f}'} | |")
+            lines.append(f"| **{label}** | | {'–' if value is None else f'{100 * value:.2f}'} |"
+                         f"{_ci(intervals, label)} |")
         cached = [o for o in self.outcomes if o.cached]
         if cached:
             ran = sum(1 for o in self.outcomes if not o.skipped)
@@ -121,6 +130,14 @@ class RunReport:
                           "evaluates again):"]
             lines += [f"- {o.name}: {o.result_path}" for o in cached]
         return "\n".join(lines) + "\n"
+
+
+def _ci(intervals: dict[str, tuple[float, float]] | None, label: str) -> str:
+    """The "95% CI" cell (with its trailing bar), or nothing when the table has no such column."""
+    if intervals is None:
+        return ""
+    lo_hi = intervals.get(label)
+    return " – |" if lo_hi is None else f" [{100 * lo_hi[0]:.2f}, {100 * lo_hi[1]:.2f}] |"
 
 
 def _one_line(text: str, limit: int | None = 160) -> str:

@@ -14,157 +14,18 @@ board's marks and the footnote numbering). Both renderers show every column of t
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
 
-from medteb.benchmark.definitions import AVERAGES, BENCHMARK_ORDER, paper_averages
-from medteb.results.layout import Entry
+from medteb.benchmark.definitions import AVERAGES
+from medteb.results.board_stats import stats_footnotes
+from medteb.results.rows import TASK_COLUMNS, Board, Row, format_params
 
-#: column label of each task, in the paper's order
-TASK_COLUMNS = dict(zip(BENCHMARK_ORDER, ("CMedQA-v1", "CMedQA-v2", "Retrieval", "Rerank", "STS"),
-                        strict=True))
+__all__ = ["COLUMNS", "TASK_COLUMNS", "Board", "BoardView", "Cell", "Column", "Row",
+           "RowContext", "format_params"]
 
-def format_params(n: int | None) -> str:
-    """A parameter count, written one way everywhere (tables, site, figure axes).
-
-    Three significant digits, trailing zeros dropped, with K, M or B: ``24000000`` -> ``24M``,
-    ``4020000000`` -> ``4.02B``, ``111840`` -> ``112K``, ``0`` -> ``0``; None -> ``–``.
-    """
-    if n is None:
-        return "–"
-    value = float(f"{n:.3g}")  # round first, so 999,999 becomes 1M rather than 1000K
-    for unit, size in (("B", 10**9), ("M", 10**6), ("K", 10**3)):
-        if value >= size:
-            return f"{value / size:.3g}{unit}"
-    return f"{value:.3g}"
-
-
-@dataclass(frozen=True)
-class Row:
-    """One model revision on one board. Scores are 0–1, keyed by task name."""
-
-    display_name: str
-    model_name: str
-    revision: str
-    scores: dict[str, float]
-    source: str
-    provenance: str
-    verified: bool = False
-    params_query: int | None = None
-    params_document: int | None = None
-    qps: float | None = None
-    hardware: str | None = None
-    batch_size: int | None = None
-    folder: str = ""
-    reference: str | None = None
-    # issue 23: each scored task's training-data overlap mark (medteb.results.overlap)
-    overlap: dict[str, str] = field(default_factory=dict)
-    # issue 24: the latest `medteb reproduce` that matched, (day, hardware); None when none
-    reproduced: tuple[str, str] | None = None
-    # issue 23: task -> medteb.release.postcutoff.PostCutoff on the entry's release
-    post_cutoff: dict[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def from_entry(cls, entry: Entry) -> Row:
-        """The row of a loaded ``results/`` entry."""
-        sub = entry.submission
-        speed = entry.speed.measurement if entry.speed else None
-        return cls(
-            display_name=sub.display_name, model_name=entry.model_name, revision=entry.revision,
-            scores=dict(entry.scores), source=sub.source, provenance=sub.provenance,
-            verified=sub.verified, params_query=sub.n_parameters_query,
-            params_document=sub.n_parameters_document,
-            qps=speed.qps if speed else None, hardware=speed.hardware if speed else None,
-            batch_size=speed.batch_size if speed else None, folder=entry.folder,
-            reference=entry.reference, overlap=dict(entry.overlap),
-            reproduced=entry.reproduced, post_cutoff=dict(entry.post_cutoff),
-        )
-
-    @property
-    def asymmetric(self) -> bool:
-        """A query encoder and a different-sized document encoder (both sizes known)."""
-        return (None not in (self.params_query, self.params_document)
-                and self.params_query != self.params_document)
-
-    @property
-    def source_kind(self) -> str:
-        """``reported``, ``reproduced`` or ``verified`` (reproduced and recomputed)."""
-        return "verified" if self.verified else self.provenance
-
-    @property
-    def speed_setting(self) -> str | None:
-        """Where QPS was measured: ``1x NVIDIA A100 80GB, batch 32``; None when not measured."""
-        return None if self.qps is None else f"{self.hardware}, batch {self.batch_size}"
-
-    @property
-    def params_text(self) -> str:
-        """The Params (Q/D) cell: ``305M / 4.02B``."""
-        return f"{format_params(self.params_query)} / {format_params(self.params_document)}"
-
-    def average(self, column: str) -> float | None:
-        """One of the paper's :data:`~medteb.benchmark.definitions.AVERAGES` (0–1), None
-        unless all its tasks are present."""
-        return paper_averages(self.scores)[column]
-
-    def values(self) -> dict[str, float | None]:
-        """Every score column, 0–1: the five tasks, then the three averages."""
-        out: dict[str, float | None] = {c: self.scores.get(t) for t, c in TASK_COLUMNS.items()}
-        out.update(paper_averages(self.scores))
-        return out
-
-    def to_dict(self, rank: int | None = None) -> dict[str, Any]:
-        """Plain data, one key per column of the data files.
-
-        Scores are on the 0–100 scale, rounded to 6 decimals (far below the 2 shown; it drops
-        float noise such as ``50.13999999999999``); averages use the unrounded scores.
-        """
-        return {
-            "rank": rank, "model": self.display_name, "model_name": self.model_name,
-            "revision": self.revision, "params_query": self.params_query,
-            "params_document": self.params_document, "asymmetric": self.asymmetric,
-            **{k: None if v is None else round(100 * v, 6) for k, v in self.values().items()},
-            "qps": self.qps, "batch_size": self.batch_size, "hardware": self.hardware,
-            "source": self.source, "provenance": self.provenance, "verified": self.verified,
-            "folder": self.folder, "reference": self.reference,
-            "training_overlap": {t: self.overlap[t] for t in BENCHMARK_ORDER
-                                 if t in self.overlap},
-            "reproduced_on": self.reproduced[0] if self.reproduced else None,
-            "reproduced_hardware": self.reproduced[1] if self.reproduced else None,
-            "post_cutoff": {t: c.to_dict() for t, c in self.post_cutoff.items()},
-        }
-
-    def sort_key(self) -> tuple[Any, ...]:
-        avg = self.average("Avg")
-        return (avg is None, -(avg or 0.0), self.display_name, self.model_name, self.revision)
-
-
-@dataclass(frozen=True)
-class Board:
-    """The rows of one setting, best average first."""
-
-    setting: str
-    rows: tuple[Row, ...] = ()
-
-    def ranks(self) -> list[int | None]:
-        """Each row's rank by Avg (rows are sorted); None for a row without an Avg."""
-        ranks: list[int | None] = []
-        rank = 0
-        for row in self.rows:
-            complete = row.average("Avg") is not None
-            rank += complete
-            ranks.append(rank if complete else None)
-        return ranks
-
-    def marks(self) -> dict[str, tuple[float | None, float | None]]:
-        """Best and second-best displayed value (rounded to 0.01 on 0–100) of each column."""
-        result = {}
-        for column in [*TASK_COLUMNS.values(), *AVERAGES]:
-            shown = sorted({round(100 * v, 2) for r in self.rows
-                            if (v := r.values()[column]) is not None}, reverse=True)
-            result[column] = (shown[0] if shown else None, shown[1] if len(shown) > 1 else None)
-        return result
-
-
+if TYPE_CHECKING:
+    from medteb.results.board_stats import BoardStats
 
 
 @dataclass(frozen=True)
@@ -203,6 +64,12 @@ class RowContext:
     marks: dict[str, tuple[float | None, float | None]]
     sources: tuple[str, ...]
     hardware: tuple[str, ...]
+    index: int = 0  # the row's position on the board
+    stats: BoardStats | None = None  # intervals, when some row has per-query data
+
+    def interval(self, column: str) -> tuple[float, float] | None:
+        """The row's 95% interval (0–1) of a score column, if it has one."""
+        return None if self.stats is None else self.stats.ci.get((self.index, column))
 
 
 @dataclass(frozen=True)
@@ -215,6 +82,7 @@ class Column:
     first: Literal["asc", "desc"] = "desc"  # the site's first sort direction
     align: Literal["left", "right"] = "right"  # in leaderboard.md
     css: str | None = None  # a class on the page's header and cells
+    stats: bool = False  # shown only on boards where some row has per-query data
 
 
 def _num(value: float | None) -> str:
@@ -243,6 +111,12 @@ def _score(column: str) -> Callable[[RowContext], Cell]:
         shown = round(100 * value, 2)
         best, second = ctx.marks[column]
         mark = "best" if shown == best else "second" if shown == second else None
+        interval = ctx.interval(column)
+        if interval is not None:  # the score and its 95% interval
+            ci = f"[{100 * interval[0]:.2f}, {100 * interval[1]:.2f}]"
+            return _overlap_marked(ctx.row, column, Cell(
+                f"{shown:.2f} {ci}", repr(100 * value), mark, title=f"95% CI {ci}", sub=ci,
+                short=f"{shown:.2f}"))
         return _overlap_marked(ctx.row, column, Cell(f"{shown:.2f}", repr(100 * value), mark))
     return cell
 
@@ -300,6 +174,20 @@ def _post_cutoff(ctx: RowContext) -> Cell:
         f"bootstrap interval, {cut.resamples} resamples"))
 
 
+def _rank_interval(ctx: RowContext) -> Cell:
+    """The 95% rank interval by Avg among the rows with per-query data, ``≈`` when
+    indistinguishable from the first; ``–`` (never tied or separated) without per-query data."""
+    stats = ctx.stats
+    if stats is None or ctx.index not in stats.rank:
+        return Cell("–")
+    best, worst = stats.rank[ctx.index]
+    text = str(best) if best == worst else f"{best}–{worst}"
+    tied = stats.tied[ctx.index] and ctx.index != stats.first
+    return Cell(text, f"{best}.{worst:04d}", note="≈" if tied else None,
+                title=f"95% rank interval among {stats.ranked} entries with per-query data"
+                      + ("; indistinguishable from the first" if tied else ""))
+
+
 def _letter(index: int) -> str:
     return chr(ord("a") + index)
 
@@ -319,6 +207,7 @@ def _columns() -> tuple[Column, ...]:
         Column("Source", _source, kind="text", first="asc", align="left"),
         Column("Reproduced", _reproduced, kind="text", first="desc", align="left"),
         Column("Post-cutoff Δ", _post_cutoff, first="asc"),
+        Column("Rank 95%", _rank_interval, first="asc", stats=True),
     )
 
 
@@ -345,6 +234,7 @@ class BoardView:
     hardware: tuple[str, ...]
     complete: int  # rows with all five tasks (ranked)
     columns: tuple[Column, ...] = COLUMNS
+    stats: BoardStats | None = None  # None: no row has per-query data
 
     @classmethod
     def of(cls, board: Board, columns: tuple[Column, ...] | None = None) -> BoardView:
@@ -354,12 +244,15 @@ class BoardView:
         sources = tuple(dict.fromkeys(r.source for r in board.rows))
         hardware = tuple(dict.fromkeys(r.speed_setting for r in board.rows if r.speed_setting))
         marks = board.marks()
+        stats = board_statistics(board)
+        if stats is None:
+            columns = tuple(c for c in columns if not c.stats)
         rows = []
-        for row, rank in zip(board.rows, board.ranks(), strict=True):
-            ctx = RowContext(row, rank, marks, sources, hardware)
+        for index, (row, rank) in enumerate(zip(board.rows, board.ranks(), strict=True)):
+            ctx = RowContext(row, rank, marks, sources, hardware, index, stats)
             rows.append(RowView(row, rank, tuple(c.cell(ctx) for c in columns)))
         return cls(board.setting, tuple(rows), sources, hardware,
-                   sum(r.average("Avg") is not None for r in board.rows), columns)
+                   sum(r.average("Avg") is not None for r in board.rows), columns, stats)
 
     @property
     def summary(self) -> str:
@@ -372,7 +265,8 @@ class BoardView:
         return ([(f"[{i}]", s) for i, s in enumerate(self.sources, start=1)]
                 + [(f"({_letter(i)})", f"QPS measured on {h}")
                    for i, h in enumerate(self.hardware)]
-                + self._overlap_footnotes())
+                + self._overlap_footnotes()
+                + stats_footnotes(self.stats, len(self.rows)))
 
     def _overlap_footnotes(self) -> list[tuple[str, str]]:
         """One footnote per training-data overlap marker shown on this board (issue 23)."""
@@ -380,3 +274,13 @@ class BoardView:
 
         shown = {kind for r in self.rows for kind in r.row.overlap.values()}
         return [MARKERS[k] for k in MARKERS if k in shown]
+
+
+def board_statistics(board: Board) -> BoardStats | None:
+    """The board's intervals (seeded: the same every time), or None when no row has
+    per-query data."""
+    if not any(row.per_query for row in board.rows):
+        return None
+    from medteb.results.board_stats import board_stats  # numpy, only for boards with data
+
+    return board_stats([row.per_query for row in board.rows], TASK_COLUMNS)

@@ -249,6 +249,7 @@ class Entry:
     reproduced: tuple[str, str] | None = None  # the latest reproduction: (date, hardware)
     # task -> release.postcutoff.PostCutoff; filled by results.outputs.board_entries
     post_cutoff: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = field(default=None, compare=False)  # the folder it was read from
 
     @property
     def setting(self) -> str:
@@ -294,8 +295,9 @@ def load_entries(results_dir: str | Path) -> tuple[list[Entry], list[str]]:
                              release=release,
                              overlap=score_overlap(scores, submission.training_datasets,
                                                    entry_audit(folder)),
-                             reproduced=latest_reproduction(folder)))
+                             reproduced=latest_reproduction(folder), path=folder))
     return entries, skipped
+
 
 
 @dataclass(frozen=True)

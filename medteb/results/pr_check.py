@@ -162,8 +162,11 @@ def _exists(repo: Path, base: str, path: str) -> bool:
 
 
 def _check_added(file: Path, path: str, problems: list[str]) -> None:
+    from medteb.analysis.perquery import SUFFIX as PER_QUERY  # medteb submit --predictions
+
     name = file.name
-    if name not in ENTRY_FILES and not (name.endswith(".json") and "/" not in name):
+    if name not in ENTRY_FILES and not (name.endswith((".json", PER_QUERY))
+                                        and "/" not in name):
         problems.append(f"{path}: unexpected file (an entry holds <TaskName>.json and "
                         f"{', '.join(ENTRY_FILES)})")
     elif file.is_file() and file.stat().st_size > MAX_FILE_BYTES:

@@ -142,6 +142,9 @@ class Site:
         if not board.rows:
             return "\n".join([*parts, '<p class="empty">No results yet.</p>', "</section>"])
         parts += [_table(board, self.results_url), *_footnotes(board)]
+        from medteb.results.site_stats import stats_html  # entries with per-query data only
+
+        parts += [block for block in (stats_html(board),) if block]
         parts.append(self._figures(board))
         parts += [view] if (view := _post_cutoff_html(board)) else []
         parts.append(_correlation_html(self.correlations.get(s, "")))

@@ -222,15 +222,39 @@ def _check_folder(folder: Path, root: Path, results: Path, options: SubmitOption
         problems.append(f"{where}: a result for {name} revision {stored_revision} is already in "
                         f"{results / target}; pass --replace to replace it")
     verified = False
+    per_query: dict[str, Any] = {}
     if options.predictions is not None and not problems[start:]:
         from medteb.results.verify import verify_predictions
 
+        def keep(task: str, task_obj: Any, saved: dict[str, Any]) -> None:
+            from medteb.analysis.perquery import from_predictions
+            from medteb.errors import AnalysisError
+
+            try:
+                per_query[task] = from_predictions(task_obj, saved)
+            except AnalysisError as err:
+                problems.append(f"{where}/{task}.json: {err}")
+
         verified = verify_predictions(folder, where, (name, revision), results_found, sample,
-                                      options.predictions, context.task, problems)
+                                      options.predictions, context.task, problems, keep)
     if problems[start:]:
         return None
-    return _planned_entry(folder, target, {**meta, **counted}, options, results_found, setting,
-                          params, verified=verified, replaces=exists)
+    entry = _planned_entry(folder, target, {**meta, **counted}, options, results_found,
+                           setting, params, verified=verified, replaces=exists)
+    entry.files.update(_per_query_files(per_query, target))
+    return entry
+
+
+def _per_query_files(per_query: dict[str, Any], target: str) -> dict[str, bytes]:
+    """``<Task>.per_query.jsonl`` of each verified task: the board's intervals and ranks come
+    from them (see docs/analysis.md). They name the revision the entry is filed under."""
+    from dataclasses import replace
+
+    from medteb.analysis.perquery import SUFFIX
+
+    revision = target.split("/")[1]
+    return {f"{task}{SUFFIX}": replace(scores, model_revision=revision).to_json().encode("utf-8")
+            for task, scores in sorted(per_query.items())}
 
 
 def _planned_entry(folder: Path, target: str, meta: dict[str, Any], options: SubmitOptions,

@@ -152,7 +152,8 @@ def sts_score(metric: str, gold: list[float], similarities: list[float]) -> floa
 
 def verify_predictions(folder: Path, where: str, model: tuple[str, str], found: dict[str, str],
                        sample: bool, predictions: Path, load_task: Callable[[str, str], Any],
-                       problems: list[str]) -> bool:
+                       problems: list[str],
+                       on_match: Callable[[str, Any, dict[str, Any]], None] | None = None) -> bool:
     """Recompute each claimed main score from the saved predictions; add a problem per mismatch.
 
     Predictions that cannot be scored fairly are refused before any score is recomputed, with
@@ -168,6 +169,8 @@ def verify_predictions(folder: Path, where: str, model: tuple[str, str], found: 
         predictions: the run's ``--prediction-folder``.
         load_task: (task name, 'sample' | 'official' | 'release:V') -> the task with data
             loaded.
+        on_match: called with (task name, the loaded task, the parsed predictions) for each
+            task whose score matches (``medteb submit`` stores its per-query scores).
 
     Returns:
         True when every score was recomputed and matches.
@@ -211,6 +214,8 @@ def verify_predictions(folder: Path, where: str, model: tuple[str, str], found: 
         if abs(score - claimed) > SCORE_TOLERANCE:
             problems.append(f"{where}/{task}.json: claimed main score {claimed:.6f} differs "
                             f"from {score:.6f} recomputed from {path.name}")
+        elif on_match is not None:
+            on_match(task, task_obj, saved)
     return len(problems) == start
 
 
