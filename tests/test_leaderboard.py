@@ -34,7 +34,7 @@ def test_golden_content_by_hand() -> None:
     text = (FIXTURES / "leaderboard.md").read_text("utf-8")
     # delta: (78 + 80 + 52 + 62 + 72) / 5 = 68.80, best Avg; ties share a mark (Rerank 60.00).
     # delta has per-query files: each score shows its 95% interval, and a rank interval
-    assert "| 1 | delta | 568M / 568M | 78.00 [75.10, 80.90] | 80.00 [77.22, 82.78] | <u>52.00 [46.24, 57.64]</u> | **62.00 [56.82, 67.16]** | <u>72.00 [61.69, 80.16]</u> | **68.80 [66.20, 71.16]** | 79.00 [77.00, 81.01] | **62.00 [57.87, 65.70]** | – | reported [1] | 1–2 |" in text
+    assert "| 1 | delta | 568M / 568M | 78.00 [75.10, 80.90] | 80.00 [77.22, 82.78] | <u>52.00 [46.24, 57.64]</u> | **62.00 [56.82, 67.16]** | <u>72.00 [61.69, 80.16]</u> | **68.80 [66.20, 71.16]** | 79.00 [77.00, 81.01] | **62.00 [57.87, 65.70]** | – | reported [1] | – | – | 1–2 |" in text
     assert "| 3 | gamma | 1.78B / 1.78B | **90.00** | <u>86.00</u> | 45.00 | <u>60.00</u> |" in text
     # a missing task: "–", no average, no rank; markup in a name is escaped.
     assert "| – | epsilon &lt;b&gt;\\|x&lt;/b&gt; | 100M / 100M | **90.00** | **90.00** | **60.00** | – | – | – |" in text

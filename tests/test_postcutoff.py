@@ -94,7 +94,7 @@ def test_an_entry_on_a_release(tmp_path: Path) -> None:
     (entry / "model_meta.json").write_text(json.dumps(meta))
     ids = sorted(queries)
     values = [0.5 if queries[q][1] > "2025-06-30" else 0.75 for q in ids]
-    write_per_query(entry / "MedTEB-Retrieval.per_query.json",
+    write_per_query(entry / "MedTEB-Retrieval.per_query.jsonl",
                     _per_query(ids, values, f"release-2026.1-{content}"))
     result = entry_post_cutoff(entry, release, "MedTEB-Retrieval")
     assert (result.after, result.before) == (35, 35)
@@ -105,7 +105,7 @@ def test_an_entry_on_a_release(tmp_path: Path) -> None:
     (entry / "model_meta.json").write_text(json.dumps({**meta, "release_date": None}))
     assert entry_post_cutoff(entry, release, "MedTEB-Retrieval") is None
     (entry / "model_meta.json").write_text(json.dumps(meta))
-    write_per_query(entry / "MedTEB-Retrieval.per_query.json",
+    write_per_query(entry / "MedTEB-Retrieval.per_query.jsonl",
                     _per_query(ids, values, "local-0123456789abcdef"))
     with pytest.raises(ReleaseError, match=r"per-query scores on data 'local-0123456789abcdef', "
                        r"not on MedTEB-Retrieval of .*2026\.1 \(content hash"):
@@ -126,12 +126,12 @@ def test_the_board_and_page_show_it(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     content = read_retrieval(root / "2026.1/MedTEB-Retrieval", "test", reranking=False).revision
     revision = f"release-2026.1-{content}"
     results = tmp_path / "results"
-    entry = write_entry(results, "org/dated", "v1", five(.5, .5, .6, .6, .6),
+    entry = write_entry(results, "org/dated", "v1", five(.5, .5, .55, .6, .6),
                         data_revision=revision)
     meta = json.loads((entry / "model_meta.json").read_text())
     (entry / "model_meta.json").write_text(json.dumps({**meta, "release_date": "2025-06-30"}))
     ids = sorted(queries)
-    write_per_query(entry / "MedTEB-Retrieval.per_query.json", _per_query(
+    write_per_query(entry / "MedTEB-Retrieval.per_query.jsonl", _per_query(
         ids, [0.4 if queries[q][1] > "2025-06-30" else 0.7 for q in ids], revision))
     write_entry(results, "org/undated", "v1", five(.5, .5, .5, .5, .5), data_revision=revision)
     monkeypatch.setenv("MEDTEB_RELEASES_DIR", str(root))
@@ -139,8 +139,9 @@ def test_the_board_and_page_show_it(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     text = Leaderboard.from_entries(entries, figure=None).to_markdown()
     (dated,) = [line for line in text.splitlines() if "| dated |" in line]
     (undated,) = [line for line in text.splitlines() if "| undated |" in line]
-    assert dated.endswith("| – | -30.00 [-30.00, -30.00] |")
-    assert undated.endswith("| – | – |")
+    # ... | Reproduced | Post-cutoff Δ | Rank 95% (shown: "dated" has per-query data) |
+    assert dated.endswith("| – | -30.00 [-30.00, -30.00] | – |")
+    assert undated.endswith("| – | – | – |")
     page = build_site(entries).to_html()
     assert ("<tr><td>dated</td><td>MedTEB-Retrieval</td><td>2025-06-30</td><td>40.00 (40)</td>"
             "<td>70.00 (40)</td><td>-30.00 [-30.00, -30.00]</td></tr>") in page

@@ -104,7 +104,7 @@ def entry_post_cutoff(entry: str | Path, release: str | Path, task: str,
     """The post-cutoff score of a ``results/`` entry on one task of the release it ran on.
 
     Reads the model's ``release_date`` from the entry's ``model_meta.json`` (mteb's field),
-    its ``<Task>.per_query.json`` (:mod:`medteb.analysis.perquery`) and the query dates of the
+    its ``<Task>.per_query.jsonl`` (:mod:`medteb.analysis.perquery`) and the query dates of the
     release folder ``release``. None when the model has no release date, the entry no
     per-query file for ``task``, or the release no dated query of it.
 
