@@ -94,9 +94,17 @@ def test_unsubmitted_folder_is_skipped_with_reason(tmp_path: Path,
     entries, skipped = load_entries(tmp_path / "results")
     assert entries == [] and skipped == [
         "org__m/r1: no submission.yaml (add results with `medteb submit`)"]
+    # beside a submitted entry, it is a results folder: the run is passed over, and said so
+    write_entry(tmp_path / "results", "org/n", "r1", five(.7, .7, .5, .6, .7))
     assert main(["leaderboard", "--results", str(tmp_path / "results"), "--output",
                  str(tmp_path / "lb.md"), "--no-figure"]) == 0
     assert "medteb: skipped org__m/r1: no submission.yaml" in capsys.readouterr().err
+    assert "(not submitted)" not in (tmp_path / "lb.md").read_text(encoding="utf-8")
+    # alone, it is a folder of runs: a private board (tests/test_runboard.py)
+    (tmp_path / "results" / "org__n" / "r1" / "submission.yaml").unlink()
+    assert main(["leaderboard", "--results", str(tmp_path / "results"), "--output",
+                 str(tmp_path / "lb.md"), "--no-figure"]) == 0
+    assert "| org/m (not submitted) |" in (tmp_path / "lb.md").read_text(encoding="utf-8")
 
 
 def test_broken_records_are_errors(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

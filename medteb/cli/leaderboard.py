@@ -20,12 +20,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                     "leaderboard.csv): sortable, filterable, no server needed; `medteb submit` "
                     "rebuilds it whenever its folder exists. See docs/leaderboard.md.")
     parser.add_argument("--results", default="results", help="results folder (default: results)")
-    parser.add_argument("--output", default="leaderboard.md",
-                        help="markdown file to write (default: leaderboard.md)")
+    parser.add_argument("--output", default=None,
+                        help="markdown file to write (default: leaderboard.md; for a run "
+                             "folder, RESULTS/leaderboard.md)")
     parser.add_argument("--no-figure", action="store_true", help="do not draw the figure")
-    parser.add_argument("--html", nargs="?", const=DEFAULT_SITE, default=None, metavar="DIR",
-                        help=f"write the web site into DIR (default: {DEFAULT_SITE}) instead of "
-                             "leaderboard.md")
+    parser.add_argument("--html", nargs="?", const="", default=None, metavar="DIR",
+                        help=f"write the web site into DIR (default: {DEFAULT_SITE}; for a run "
+                             "folder, RESULTS/site) instead of leaderboard.md")
     parser.add_argument("--results-url", default=None, metavar="URL",
                         help="with --html: the base of each row's provenance link, "
                              "URL/<org__model>/<revision>/submission.yaml, e.g. "
@@ -36,6 +37,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="show the zero-shot and fine-tuned boards of release V (default: "
                              "the latest release with results; 'unreleased' is the paper's "
                              "data); releases are never ranked together (docs/releases.md)")
+    # a private board of one's own runs (results.runboard)
+    parser.add_argument("--predictions", default=None, metavar="PREDS",
+                        help="with --results RUNS, a `medteb run` output folder: its "
+                             "--prediction-folder, scored per query for the intervals, rank "
+                             "intervals and ties (without it: no intervals)")
+    parser.add_argument("--data-dir", default=None, metavar="DIR",
+                        help="with --predictions: the labels' data (default: the run's; "
+                             "'sample' for a sample run)")
     parser.set_defaults(func=_leaderboard)
 
 
@@ -45,14 +54,21 @@ def _leaderboard(args: argparse.Namespace) -> int:
 
         raise MedtebError("--results-url is for the web site: add --html [DIR]")
     from medteb.results.outputs import regenerate_leaderboard, write_site
+    from medteb.results.runboard import is_run_folder, run_entries
 
+    loaded = None  # a run folder's entries, shown as not submitted
+    if args.predictions is not None or args.data_dir is not None or is_run_folder(args.results):
+        loaded = run_entries(args.results, args.predictions, args.data_dir)
+    home = Path(args.results) if loaded is not None else Path()
     if args.html is not None:
-        for note in write_site(args.results, args.html, args.results_url, args.release):
+        site = args.html or str(home / DEFAULT_SITE)
+        for note in write_site(args.results, site, args.results_url, args.release, loaded):
             print(f"medteb: skipped {note}", file=sys.stderr)
-        print(f"wrote {Path(args.html) / 'index.html'} (open it in a browser)")
+        print(f"wrote {Path(site) / 'index.html'} (open it in a browser)")
         return 0
+    args.output = args.output or str(home / "leaderboard.md")
     for note in regenerate_leaderboard(args.results, args.output, figure=not args.no_figure,
-                                       release=args.release):
+                                       release=args.release, loaded=loaded):
         print(f"medteb: skipped {note}", file=sys.stderr)
     print(f"wrote {args.output}")
     return 0

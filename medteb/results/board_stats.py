@@ -164,6 +164,8 @@ def entry_per_query(entry: Entry) -> dict[str, PerQuery]:
     Raises:
         ResultsError: an unreadable or inconsistent per-query file.
     """
+    if entry.per_query:  # a run's, scored from its predictions (results.runboard)
+        return dict(entry.per_query)
     if entry.path is None:
         return {}
     folder, scores = entry.path, entry.scores

@@ -250,6 +250,9 @@ class Entry:
     # task -> release.postcutoff.PostCutoff; filled by results.outputs.board_entries
     post_cutoff: dict[str, Any] = field(default_factory=dict)
     path: Path | None = field(default=None, compare=False)  # the folder it was read from
+    # {task: per-query scores} scored from a run's predictions (results.runboard); a results/
+    # entry's are read from its folder instead (results.board_stats.entry_per_query)
+    per_query: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def setting(self) -> str:

@@ -34,14 +34,16 @@ def board_entries(results: str | os.PathLike) -> tuple[list, list[str]]:
 
 
 def leaderboard_files(results: str | os.PathLike, output: str | os.PathLike,
-                      figure: bool = True, release: str | None = None
+                      figure: bool = True, release: str | None = None,
+                      loaded: tuple[list, list[str]] | None = None
                       ) -> tuple[dict[Path, bytes], list[str]]:
     """The bytes of ``leaderboard.md`` (and its figure) for a results folder, by path, and the
     notes on folders passed over; writes nothing. ``release``: the release shown (default: the
-    latest with results)."""
+    latest with results); ``loaded``: entries and notes already read (a run folder's,
+    :func:`medteb.results.runboard.run_entries`) instead of ``results``'s."""
     from medteb.results.leaderboard import FIGURE_NAME, Leaderboard
 
-    entries, skipped = board_entries(results)
+    entries, skipped = board_entries(results) if loaded is None else loaded
     board = Leaderboard.from_entries(entries, figure=FIGURE_NAME if figure else None,
                                      release=release)
     target = Path(output)
@@ -56,16 +58,22 @@ def leaderboard_files(results: str | os.PathLike, output: str | os.PathLike,
 
 
 def regenerate_leaderboard(results: str | os.PathLike, output: str | os.PathLike,
-                           figure: bool = True, release: str | None = None) -> list[str]:
+                           figure: bool = True, release: str | None = None,
+                           loaded: tuple[list, list[str]] | None = None) -> list[str]:
     """Rewrite ``leaderboard.md`` (and its figure) from a results folder; return skip notes."""
-    files, skipped = leaderboard_files(results, output, figure, release)
+    files, skipped = leaderboard_files(results, output, figure, release, loaded)
+    if loaded is not None:
+        from medteb.results.runboard import relabel
+
+        files = relabel(files)
     for path, data in files.items():
         write_atomic(path, data)
     return skipped
 
 
 def site_files(results: str | os.PathLike, folder: str | os.PathLike,
-               results_url: str | None = None, release: str | None = None
+               results_url: str | None = None, release: str | None = None,
+               loaded: tuple[list, list[str]] | None = None
                ) -> tuple[dict[Path, bytes], list[str]]:
     """The bytes of the static site's files for a results folder, by path (the data files
     first, ``index.html`` last), and the notes on folders passed over; writes nothing.
@@ -75,10 +83,11 @@ def site_files(results: str | os.PathLike, folder: str | os.PathLike,
             ``folder`` was built with, else ``results`` relative to ``folder`` (works from
             ``file://`` in a clone and on a host serving the repository).
         release: the release shown (default: the latest with results).
+        loaded: entries and notes already read (a run folder's) instead of ``results``'s.
     """
     from medteb.results.site import SITE_FILES, build_site
 
-    entries, skipped = board_entries(results)
+    entries, skipped = board_entries(results) if loaded is None else loaded
     target = Path(folder)
     if results_url is None:
         results_url = recorded_results_url(target) or Path(
@@ -89,12 +98,18 @@ def site_files(results: str | os.PathLike, folder: str | os.PathLike,
 
 
 def write_site(results: str | os.PathLike, folder: str | os.PathLike,
-               results_url: str | None = None, release: str | None = None) -> list[str]:
+               results_url: str | None = None, release: str | None = None,
+               loaded: tuple[list, list[str]] | None = None) -> list[str]:
     """Write the static site of a results folder into ``folder``; return the skip notes.
 
-    Every file is written atomically; the data files first, ``index.html`` last.
+    Every file is written atomically; the data files first, ``index.html`` last. ``loaded``:
+    a run folder's entries and notes, shown as *not submitted*.
     """
-    files, skipped = site_files(results, folder, results_url, release)
+    files, skipped = site_files(results, folder, results_url, release, loaded)
+    if loaded is not None:
+        from medteb.results.runboard import relabel
+
+        files = relabel(files)
     Path(folder).mkdir(parents=True, exist_ok=True)
     for path, data in files.items():
         write_atomic(path, data)
