@@ -11,7 +11,7 @@ import pytest
 
 from medteb.cli import main
 from medteb.errors import ResultsError
-from medteb.results.runboard import run_entries
+from medteb.results.runboard import relabel, run_entries
 
 TASKS = ["MedTEB-Retrieval", "MedTEB-Rerank", "MedTEB-STS"]
 
@@ -57,6 +57,8 @@ def test_board_of_own_runs_with_intervals(two_runs: Path, tmp_path: Path,
                                 r"(\*\*|</u>)?", c) for c in (retrieval, rerank, sts)), row
         assert cmedqa == "–"
     sample = text.split("## ")[-1]
+    assert sample.startswith("Sample (smoke test, not the benchmark)")
+    assert all(row in sample for row in rows)  # labelled as sample: on the Sample board
     assert "Rank 95%" in sample and "No entry here has per-query data" not in sample
     assert "not submitted: computed with `medteb run`" in text
     # the same intervals through the library: per-query scores were computed for every task
@@ -121,3 +123,36 @@ def test_run_board_errors(two_runs: Path, tmp_path: Path,
     with pytest.raises(ResultsError, match=r"medteb__bm25-zh/.*: MedTEB-STS predictions give "
                                            r"-?\d\.\d{6}, but MedTEB-STS.json says"):
         run_entries(two_runs / "runs", preds)
+
+
+def test_a_run_off_the_sample_goes_on_the_zero_shot_board(two_runs: Path, tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    shutil.copytree(two_runs / "runs" / "medteb__bm25-zh", runs / "medteb__bm25-zh")
+    for file in runs.glob("*/*/MedTEB-*.json"):
+        result = json.loads(file.read_text(encoding="utf-8"))
+        result["dataset_revision"] = "local-0abc"  # as a run on local data records it
+        file.write_text(json.dumps(result), encoding="utf-8")
+    (entry,), notes = run_entries(runs)
+    assert entry.setting == "zero-shot" and notes == []
+    assert entry.submission.source.endswith("; no setting declared, shown as zero-shot")
+    assert main(["leaderboard", "--results", str(runs), "--no-figure"]) == 0
+    zero_shot = (runs / "leaderboard.md").read_text(encoding="utf-8").split("## ")[1]
+    assert zero_shot.startswith("Zero-shot") and "| medteb/bm25-zh (not submitted) |" in zero_shot
+
+
+def test_unreadable_predictions_and_a_missing_title(two_runs: Path, tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["leaderboard", "--results", str(tmp_path / "nowhere"), "--predictions",
+                 str(two_runs / "preds")]) == 2
+    assert "results folder " in capsys.readouterr().err
+    preds = tmp_path / "preds"
+    shutil.copytree(two_runs / "preds", preds)
+    (bm25,) = (preds / "medteb__bm25-zh").iterdir()
+    (bm25 / "MedTEB-STS_predictions.json").write_text("{", encoding="utf-8")
+    with pytest.raises(ResultsError, match=r"^medteb__bm25-zh/.*: .*MedTEB-STS_predictions.json: "
+                                           r"unreadable predictions"):
+        run_entries(two_runs / "runs", preds)
+    with pytest.raises(ResultsError, match=r"^x.md: no title '# MedTEB leaderboard' to relabel$"):
+        relabel({Path("x.md"): b"# Something else\n"})
+    assert relabel({Path("x.md"): b"# MedTEB leaderboard\n", Path("x.png"): b"#"}) == {
+        Path("x.md"): b"# MedTEB leaderboard: your runs (not submitted)\n", Path("x.png"): b"#"}
