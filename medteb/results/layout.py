@@ -326,8 +326,7 @@ def load_run_entries(folder: str | Path) -> list[RunEntry]:
     root = Path(folder)
     if not root.is_dir():
         raise ResultsError(f"results folder {str(root)!r} does not exist")
-    if not any(root.glob("*/*/model_meta.json")) and (root / "results").is_dir():
-        root = root / "results"  # mteb's ResultCache layout
+    root = runs_root(root)
     runs = []
     for revision in _revision_folders(root):
         meta_path = revision / "model_meta.json"
@@ -339,6 +338,13 @@ def load_run_entries(folder: str | Path) -> list[RunEntry]:
                              revision=revision.name, scores=scores,
                              sample=any_sample(revisions.values())))
     return runs
+
+
+def runs_root(folder: Path) -> Path:
+    """A run folder's ``<org__model>/`` level: ``folder``, or its ``results/`` (mteb's cache)."""
+    if not any(folder.glob("*/*/model_meta.json")) and (folder / "results").is_dir():
+        return folder / "results"  # mteb's ResultCache layout
+    return folder
 
 
 def entry_release(revisions: dict[str, str], where: str) -> str | None:

@@ -23,6 +23,7 @@ from medteb.results.layout import (
     _read_scores,
     _revision_folders,
     entry_release,
+    runs_root,
 )
 
 #: every row's Source footnote, and the board's title
@@ -34,16 +35,10 @@ HEADINGS = {"md": ("# MedTEB leaderboard", f"# {TITLE}"),
 
 def is_run_folder(folder: str | Path) -> bool:
     """Whether ``folder`` holds runs and no submitted entry (a ``medteb run`` output folder)."""
-    root = _root(Path(folder))
+    root = runs_root(Path(folder))
     revisions = _revision_folders(root) if root.is_dir() else []
     return (not any((r / SUBMISSION_FILE).is_file() for r in revisions)
             and any((r / "model_meta.json").is_file() for r in revisions))
-
-
-def _root(folder: Path) -> Path:
-    if not any(folder.glob("*/*/model_meta.json")) and (folder / "results").is_dir():
-        return folder / "results"  # mteb's ResultCache layout
-    return folder
 
 
 def run_entries(folder: str | Path, predictions: str | Path | None = None,
@@ -64,7 +59,7 @@ def run_entries(folder: str | Path, predictions: str | Path | None = None,
     from medteb.analysis.runs import load_run
     from medteb.benchmark.data.sources import any_sample
 
-    root = _root(Path(folder))
+    root = runs_root(Path(folder))
     if not root.is_dir():
         raise ResultsError(f"results folder {str(root)!r} does not exist")
     entries: list[Entry] = []
