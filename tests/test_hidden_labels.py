@@ -126,3 +126,35 @@ def test_the_task_keeps_no_placeholder_label(tmp_path: Path) -> None:
             assert split["relevant_docs"] == {}
             saved = json.loads((tmp_path / "preds" / task.prediction_file_name).read_text())
             assert not any(PLACEHOLDER_ID in docs for docs in saved["default"]["test"].values())
+
+
+MARK = "2718281828"  # in every planted STS gold value; no other number here holds it
+
+
+def test_no_written_file_holds_a_label(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                       capsys: pytest.CaptureFixture) -> None:
+    """What a participant hands in (predictions, run_manifest.yaml) and what scoring prints
+    carry no label: distinctive STS gold values are planted in the labels and grepped for."""
+    monkeypatch.chdir(tmp_path)
+    public, labels = _public_and_labels(tmp_path)
+    gold = labels / "MedTEB-STS" / "sts" / "test.jsonl"
+    rows = [json.loads(line) for line in gold.read_text(encoding="utf-8").splitlines()]
+    planted = [float(f"0.{i % 9 + 1}{MARK}") for i in range(len(rows))]
+    write_jsonl(gold, [{**r, "score": v} for r, v in zip(rows, planted, strict=True)])
+    assert sum(MARK in p.read_text(encoding="utf-8")
+               for p in labels.rglob("*") if p.is_file()) == 1  # the grep can find a label
+    assert main(["run", "-m", "bm25-zh", "-t", "MedTEB-STS", "-v", "0", "--data-dir",
+                 str(public), "--prediction-folder", "preds"]) == 3
+    ran = capsys.readouterr()
+    _, original = _public_and_labels(tmp_path / "original")
+    scores = []
+    for folder in (labels, original):
+        assert main(["score", "preds", "--labels", str(folder), "--format", "json"]) == 0
+        printed = capsys.readouterr()
+        scores.append(json.loads(printed.out)["tasks"]["MedTEB-STS"]["main_score"])
+        assert MARK not in printed.out + printed.err
+    assert scores[0] != pytest.approx(scores[1])  # scored on the planted labels
+    written = [p for p in (tmp_path / "preds").rglob("*") if p.is_file()]
+    assert {p.name for p in written} >= {"MedTEB-STS_predictions.json", "run_manifest.yaml"}
+    leaks = [str(p) for p in written if MARK in p.read_text(encoding="utf-8")]
+    assert leaks == [] and MARK not in ran.out + ran.err
