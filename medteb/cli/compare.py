@@ -13,7 +13,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "compare",
         help="compare runs per task: difference, paired bootstrap CI, randomization p-value",
         description=(
-            "Compare two or more runs on the same data, per task: a - b with its 95%% paired "
+            "Compare two or more runs on the same data, per task: a - b with its 95% paired "
             "bootstrap interval, a two-sided paired randomization p-value (Holm-adjusted "
             "across tasks), per-query wins/ties/losses and the queries where they differ "
             "most. Each RUN is a `medteb run --prediction-folder` folder "
