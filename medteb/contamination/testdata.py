@@ -24,7 +24,7 @@ def load_test_tasks(data_dir: str | os.PathLike | None,
         DataValidationError: a task's files break the data format.
     """
     from medteb.benchmark.data.formats import read_retrieval, read_sts
-    from medteb.benchmark.data.sources import DATA_DIR_ENV, resolve_source
+    from medteb.benchmark.data.sources import DATA_DIR_ENV, chosen_task_folders, resolve_source
     from medteb.benchmark.definitions import load_definitions
 
     chosen_dir = data_dir if data_dir is not None else os.environ.get(DATA_DIR_ENV) or None
@@ -33,19 +33,7 @@ def load_test_tasks(data_dir: str | os.PathLike | None,
                                  "a directory of MedTEB task folders, or --data-dir sample")
     own = {n: d for n, d in load_definitions().items()
            if d.kind == "medteb" and d.type in ("Retrieval", "Reranking", "STS")}
-    if tasks:
-        unknown = [t for t in tasks if t not in own]
-        if unknown:
-            raise ContaminationError(f"not a MedTEB task: {', '.join(unknown)} (choose from "
-                                     f"{', '.join(own)})")
-        chosen = [own[t] for t in tasks]
-    elif str(chosen_dir) == "sample":
-        chosen = list(own.values())
-    else:
-        chosen = [d for d in own.values() if (Path(chosen_dir) / d.name).is_dir()]
-        if not chosen:
-            raise ContaminationError(f"{chosen_dir}: holds none of the MedTEB task folders "
-                                     f"({', '.join(own)})")
+    chosen = chosen_task_folders(chosen_dir, tasks, own, ContaminationError)
     loaded: dict[str, object] = {}
     for definition in chosen:
         folder = Path(resolve_source(definition, chosen_dir).location)

@@ -29,7 +29,7 @@ import yaml
 from medteb._fileio import write_folder
 from medteb.benchmark.citation import BENCHMARK_CITATION
 from medteb.benchmark.data.formats import read_retrieval, read_sts
-from medteb.benchmark.data.sources import resolve_source
+from medteb.benchmark.data.sources import chosen_task_folders, resolve_source
 from medteb.benchmark.definitions import TaskDefinition, load_definitions
 from medteb.errors import MedtebError
 
@@ -202,19 +202,7 @@ def export_hf_dataset(data_dir: str | os.PathLike, out: str | os.PathLike,
         DataValidationError: the data breaks MedTEB's format (nothing is written for the task).
     """
     own = {name: d for name, d in load_definitions().items() if d.kind == "medteb"}
-    if tasks:
-        unknown = [t for t in tasks if t not in own]
-        if unknown:
-            raise ExportError(f"not a MedTEB task: {', '.join(unknown)} (choose from "
-                              f"{', '.join(own)})")
-        chosen = [own[t] for t in tasks]
-    elif str(data_dir) == "sample":
-        chosen = list(own.values())
-    else:
-        chosen = [d for d in own.values() if (Path(data_dir) / d.name).is_dir()]
-        if not chosen:
-            raise ExportError(f"{data_dir}: holds none of the MedTEB task folders "
-                              f"({', '.join(own)})")
+    chosen = chosen_task_folders(data_dir, tasks, own, ExportError)
     sources = {d.name: Path(resolve_source(d, data_dir).location) for d in chosen}
     root = Path(out)
     existing = [str(root / d.name) for d in chosen if (root / d.name).exists()]

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from medteb.benchmark.definitions import TaskDefinition
 from medteb.errors import (
@@ -22,9 +22,6 @@ from medteb.errors import (
     DataValidationError,
     UnknownTaskError,
 )
-
-if TYPE_CHECKING:
-    from collections.abc import Sequence
 
 DATA_DIR_ENV = "MEDTEB_DATA_DIR"
 SAMPLE = "sample"
@@ -200,3 +197,26 @@ def _read(definition: TaskDefinition, folder: Path, split: str) -> None:
         read_sts(folder, split, definition.score_range)
     else:
         read_retrieval(folder, split, reranking=definition.type == "Reranking")
+
+
+def chosen_task_folders(data_dir: str | os.PathLike, tasks: Sequence[str] | None,
+                        own: Mapping[str, TaskDefinition],
+                        error: type[Exception]) -> list[TaskDefinition]:
+    """The definitions among ``own`` to read from ``data_dir``: ``tasks`` (each must be one of
+    ``own``), else all of them for the sample, else those with a folder in ``data_dir``.
+
+    Raises:
+        error: an unknown task name, or a folder that holds none of the tasks.
+    """
+    if tasks:
+        unknown = [t for t in tasks if t not in own]
+        if unknown:
+            raise error(f"not a MedTEB task: {', '.join(unknown)} (choose from "
+                        f"{', '.join(own)})")
+        return [own[t] for t in tasks]
+    if str(data_dir) == SAMPLE:
+        return list(own.values())
+    chosen = [d for d in own.values() if (Path(data_dir) / d.name).is_dir()]
+    if not chosen:
+        raise error(f"{data_dir}: holds none of the MedTEB task folders ({', '.join(own)})")
+    return chosen
