@@ -11,7 +11,7 @@ import pytest
 
 from medteb.cli import main
 from medteb.errors import ResultsError
-from medteb.results.runboard import relabel, run_entries
+from medteb.results.runboard import run_entries
 
 TASKS = ["MedTEB-Retrieval", "MedTEB-Rerank", "MedTEB-STS"]
 
@@ -140,7 +140,7 @@ def test_a_run_off_the_sample_goes_on_the_zero_shot_board(two_runs: Path, tmp_pa
     assert zero_shot.startswith("Zero-shot") and "| medteb/bm25-zh (not submitted) |" in zero_shot
 
 
-def test_unreadable_predictions_and_a_missing_title(two_runs: Path, tmp_path: Path,
+def test_unreadable_predictions(two_runs: Path, tmp_path: Path,
                                                     capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["leaderboard", "--results", str(tmp_path / "nowhere"), "--predictions",
                  str(two_runs / "preds")]) == 2
@@ -152,7 +152,3 @@ def test_unreadable_predictions_and_a_missing_title(two_runs: Path, tmp_path: Pa
     with pytest.raises(ResultsError, match=r"^medteb__bm25-zh/.*: .*MedTEB-STS_predictions.json: "
                                            r"unreadable predictions"):
         run_entries(two_runs / "runs", preds)
-    with pytest.raises(ResultsError, match=r"^x.md: no title '# MedTEB leaderboard' to relabel$"):
-        relabel({Path("x.md"): b"# Something else\n"})
-    assert relabel({Path("x.md"): b"# MedTEB leaderboard\n", Path("x.png"): b"#"}) == {
-        Path("x.md"): b"# MedTEB leaderboard: your runs (not submitted)\n", Path("x.png"): b"#"}

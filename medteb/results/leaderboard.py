@@ -29,6 +29,9 @@ from medteb.errors import MedtebError
 from medteb.results.board import TASK_COLUMNS, Board, BoardView, Cell, Row, format_params
 from medteb.results.layout import SETTING_TITLES, Entry
 
+#: the heading of the leaderboard (Markdown and page)
+TITLE = "MedTEB leaderboard"
+
 __all__ = ["FIGURE_NAME", "SETTING_NOTES", "TASK_COLUMNS", "UNRELEASED", "Board", "Leaderboard",
            "Row", "UnknownReleaseError", "format_params", "release_order"]
 
@@ -95,15 +98,17 @@ class Leaderboard:
     notes: tuple[str, ...] = field(default=())
     release: str = UNRELEASED  # the release of the zero-shot and fine-tuned boards
     releases: tuple[str, ...] = ()  # every release with results there, oldest first
+    title: str = TITLE  # the heading of leaderboard.md and of the page
 
     @classmethod
     def from_entries(cls, entries: Iterable[Entry], figure: str | None = FIGURE_NAME,
-                     release: str | None = None) -> Leaderboard:
+                     release: str | None = None, title: str = TITLE) -> Leaderboard:
         """Group entries by setting and sort each board (stable, by Avg then name).
 
         Args:
             release: the release whose zero-shot and fine-tuned results are shown (default:
                 the latest with results); the sample board shows every sample result.
+            title: the heading (a private board of one's runs says *not submitted*).
 
         Raises:
             UnknownReleaseError: no benchmark result is on ``release``.
@@ -119,7 +124,7 @@ class Leaderboard:
             if entry.setting == "sample" or (entry.release or UNRELEASED) == chosen:
                 rows[entry.setting].append(Row.from_entry(entry))
         return cls(tuple(Board(s, tuple(sorted(rows[s], key=Row.sort_key))) for s in SETTINGS),
-                   figure=figure, release=chosen, releases=releases)
+                   figure=figure, release=chosen, releases=releases, title=title)
 
     @property
     def release_note(self) -> str | None:
@@ -149,7 +154,7 @@ class Leaderboard:
     def to_markdown(self) -> str:
         """``leaderboard.md``: deterministic (stable order, fixed formatting)."""
         lines = [
-            "# MedTEB leaderboard", "",
+            f"# {self.title}", "",
             "<!-- Generated from results/ by `medteb leaderboard`; do not edit by hand. -->", "",
             "Main scores on a 0–100 scale: CMedQA-v1/v2 and Rerank MAP, Retrieval nDCG@10, STS "
             "Pearson (cosine). **Bold**: best in its column on that board; <u>underlined</u>: "

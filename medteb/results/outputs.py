@@ -33,6 +33,17 @@ def board_entries(results: str | os.PathLike) -> tuple[list, list[str]]:
             for e in entries], skipped
 
 
+def _title(loaded: tuple[list, list[str]] | None) -> str:
+    """The board's heading: a run folder's board (``loaded``) says *not submitted*."""
+    from medteb.results.leaderboard import TITLE
+
+    if loaded is None:
+        return TITLE
+    from medteb.results.runboard import TITLE as RUNS_TITLE
+
+    return RUNS_TITLE
+
+
 def leaderboard_files(results: str | os.PathLike, output: str | os.PathLike,
                       figure: bool = True, release: str | None = None,
                       loaded: tuple[list, list[str]] | None = None
@@ -45,7 +56,7 @@ def leaderboard_files(results: str | os.PathLike, output: str | os.PathLike,
 
     entries, skipped = board_entries(results) if loaded is None else loaded
     board = Leaderboard.from_entries(entries, figure=FIGURE_NAME if figure else None,
-                                     release=release)
+                                     release=release, title=_title(loaded))
     target = Path(output)
     files: dict[Path, bytes] = {}
     if figure:
@@ -62,10 +73,6 @@ def regenerate_leaderboard(results: str | os.PathLike, output: str | os.PathLike
                            loaded: tuple[list, list[str]] | None = None) -> list[str]:
     """Rewrite ``leaderboard.md`` (and its figure) from a results folder; return skip notes."""
     files, skipped = leaderboard_files(results, output, figure, release, loaded)
-    if loaded is not None:
-        from medteb.results.runboard import relabel
-
-        files = relabel(files)
     for path, data in files.items():
         write_atomic(path, data)
     return skipped
@@ -92,7 +99,7 @@ def site_files(results: str | os.PathLike, folder: str | os.PathLike,
     if results_url is None:
         results_url = recorded_results_url(target) or Path(
             os.path.relpath(Path(results).resolve(), target.resolve())).as_posix()
-    files = build_site(entries, results_url, release).files()
+    files = build_site(entries, results_url, release, _title(loaded)).files()
     return ({target / name: files[name]
              for name in sorted(SITE_FILES, key=lambda n: n == "index.html")}, skipped)
 
@@ -106,10 +113,6 @@ def write_site(results: str | os.PathLike, folder: str | os.PathLike,
     a run folder's entries and notes, shown as *not submitted*.
     """
     files, skipped = site_files(results, folder, results_url, release, loaded)
-    if loaded is not None:
-        from medteb.results.runboard import relabel
-
-        files = relabel(files)
     Path(folder).mkdir(parents=True, exist_ok=True)
     for path, data in files.items():
         write_atomic(path, data)

@@ -29,8 +29,6 @@ from medteb.results.layout import (
 #: every row's Source footnote, and the board's title
 NOT_SUBMITTED = "not submitted"
 TITLE = "MedTEB leaderboard: your runs (not submitted)"
-HEADINGS = {"md": ("# MedTEB leaderboard", f"# {TITLE}"),
-            "html": ("<h1>MedTEB leaderboard</h1>", f"<h1>{TITLE}</h1>")}
 
 
 def is_run_folder(folder: str | Path) -> bool:
@@ -115,18 +113,3 @@ def _checked(per_query: dict, scores: dict[str, float], where: str) -> dict:
                                f"{task}.json says {scores[task]:.6f}: predictions of another "
                                "run or data? give the run's --data-dir")
     return kept
-
-
-def relabel(files: dict[Path, bytes]) -> dict[Path, bytes]:
-    """The board's files with the title saying *not submitted* (Markdown and the page)."""
-    out = {}
-    for path, data in files.items():
-        kind = {".md": "md", ".html": "html"}.get(path.suffix)
-        if kind is not None:
-            old, new = HEADINGS[kind]
-            text = data.decode("utf-8")
-            if old not in text:
-                raise ResultsError(f"{path.name}: no title {old!r} to relabel")
-            data = text.replace(old, new, 1).encode("utf-8")
-        out[path] = data
-    return out

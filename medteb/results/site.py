@@ -32,7 +32,7 @@ from medteb.results.board import TASK_COLUMNS, Board, BoardView, Cell, Column, R
 from medteb.results.correlation import CorrelationReport, correlation_report
 from medteb.results.figure import figure_points, svg_scatter
 from medteb.results.layout import SETTING_TITLES, Entry
-from medteb.results.leaderboard import SETTING_NOTES, UNRELEASED, Leaderboard
+from medteb.results.leaderboard import SETTING_NOTES, TITLE, UNRELEASED, Leaderboard
 
 SITE_FILES = ("index.html", "leaderboard.json", "leaderboard.csv")
 #: the task whose metadata carries MedTEB's citation, and the public tasks cited beside it
@@ -100,7 +100,7 @@ class Site:
                         f'{state} data-setting="{s}">{SHORT[s]} '
                         f'<span class="count">({len(board.rows)})</span></button>')
         return "\n".join([
-            '<header>', '<h1>MedTEB leaderboard</h1>',
+            '<header>', f'<h1>{html.escape(self.leaderboard.title)}</h1>',
             "<p>The Chinese Medical Text Embedding Benchmark: main scores on a 0–100 scale "
             "(CMedQA-v1/v2 and Rerank MAP, Retrieval nDCG@10, STS Pearson). Avg: the five "
             "tasks; CMedQA avg: v1 and v2; New-task avg: Retrieval, Rerank and STS. "
@@ -180,11 +180,11 @@ class Site:
 
 
 def build_site(entries: Iterable[Entry], results_url: str = "../results",
-               release: str | None = None) -> Site:
+               release: str | None = None, title: str = TITLE) -> Site:
     """The site of loaded ``results/`` entries: the leaderboard of one release (default: the
     latest, as :meth:`Leaderboard.from_entries`) and each setting's report on that release."""
     entries = list(entries)
-    leaderboard = Leaderboard.from_entries(entries, figure=None, release=release)
+    leaderboard = Leaderboard.from_entries(entries, figure=None, release=release, title=title)
     correlations: dict[str, CorrelationReport | str] = {}
     for setting in SETTINGS:
         shown = [e for e in entries if e.setting == setting and (
