@@ -278,9 +278,6 @@ class BoardView:
 
 def board_statistics(board: Board) -> BoardStats | None:
     """The board's intervals (seeded: the same every time), or None when no row has
-    per-query data."""
-    if not any(row.per_query for row in board.rows):
-        return None
-    from medteb.results.board_stats import board_stats  # numpy, only for boards with data
-
-    return board_stats([row.per_query for row in board.rows], TASK_COLUMNS)
+    per-query data: :attr:`Board.statistics <medteb.results.rows.Board.statistics>`, computed
+    once per board."""
+    return board.statistics

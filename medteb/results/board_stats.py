@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -64,6 +64,35 @@ class BoardStats:
     def has_data(self, row: int) -> bool:
         """The row has at least one interval."""
         return any(i == row for i, _ in self.ci)
+
+    def row_dict(self, row: int) -> dict[str, Any]:
+        """The row's uncertainty keys in ``leaderboard.json`` (see :func:`row_intervals`)."""
+        return {"ci": {column: [data_score(lo), data_score(hi)]
+                       for (i, column), (lo, hi) in self.ci.items() if i == row},
+                "rank_interval": list(self.rank[row]) if row in self.rank else None,
+                "tied_with_first": self.tied.get(row)}
+
+
+def data_score(value: float) -> float:
+    """A 0–1 score as the data files write it: 0–100, rounded to 6 decimals (as
+    :meth:`~medteb.results.rows.Row.to_dict`'s scores)."""
+    return round(100 * value, 6)
+
+
+def row_intervals(stats: BoardStats | None, row: int) -> dict[str, Any]:
+    """What the data files carry of a board row's uncertainty, from the board's own
+    :class:`BoardStats` (the numbers ``leaderboard.md`` and the page show).
+
+    ``ci``: {score column: [lo, hi]}, the 95% interval of each score that has one, on the
+    scores' 0–100 scale (empty: none); ``rank_interval``: [best, worst], the 95% rank interval
+    by Avg among the board's entries with per-query data (None: no Avg interval);
+    ``tied_with_first``: statistically indistinguishable from the first of those entries by
+    Avg (true for the first itself; the board's ``≈`` marks the others), None without a rank
+    interval. A row without per-query data gets ``{}``, None and None: never an interval.
+    """
+    if stats is None:
+        return {"ci": {}, "rank_interval": None, "tied_with_first": None}
+    return stats.row_dict(row)
 
 
 def _fingerprint(scores: PerQuery) -> tuple:

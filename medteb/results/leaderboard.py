@@ -27,6 +27,7 @@ from typing import Any
 from medteb.benchmark.definitions import SETTINGS
 from medteb.errors import MedtebError
 from medteb.results.board import TASK_COLUMNS, Board, BoardView, Cell, Row, format_params
+from medteb.results.board_stats import row_intervals
 from medteb.results.layout import SETTING_TITLES, Entry
 
 #: the heading of the leaderboard (Markdown and page)
@@ -147,8 +148,10 @@ class Leaderboard:
         return next(b for b in self.boards if b.setting == setting)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain data (scores 0–100, unrounded) for JSON: each board's :meth:`Row.to_dict`."""
-        return {b.setting: [r.to_dict(rank) for r, rank in zip(b.rows, b.ranks(), strict=True)]
+        """Plain data (scores 0–100) for JSON: each board's :meth:`Row.to_dict`, with the row's
+        intervals as the board shows them (:func:`~medteb.results.board_stats.row_intervals`)."""
+        return {b.setting: [{**r.to_dict(rank), **row_intervals(b.statistics, i)}
+                            for i, (r, rank) in enumerate(zip(b.rows, b.ranks(), strict=True))]
                 for b in self.boards}
 
     def to_markdown(self) -> str:

@@ -5,14 +5,16 @@ cells, columns, footnotes — is :mod:`medteb.results.board`."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from medteb.benchmark.definitions import AVERAGES, BENCHMARK_ORDER, paper_averages
-from medteb.results.board_stats import entry_per_query
+from medteb.results.board_stats import board_stats, entry_per_query
 from medteb.results.layout import Entry
 
 if TYPE_CHECKING:
     from medteb.analysis.perquery import PerQuery
+    from medteb.results.board_stats import BoardStats
 
 #: column label of each task, in the paper's order
 TASK_COLUMNS = dict(zip(BENCHMARK_ORDER, ("CMedQA-v1", "CMedQA-v2", "Retrieval", "Rerank", "STS"),
@@ -141,6 +143,15 @@ class Board:
 
     setting: str
     rows: tuple[Row, ...] = ()
+
+    @cached_property
+    def statistics(self) -> BoardStats | None:
+        """The board's intervals (seeded: the same every time), or None when no row has
+        per-query data. Computed once per board: ``leaderboard.md``, the page and the data
+        files read the same numbers."""
+        if not any(row.per_query for row in self.rows):
+            return None
+        return board_stats([row.per_query for row in self.rows], TASK_COLUMNS)
 
     def ranks(self) -> list[int | None]:
         """Each row's rank by Avg (rows are sorted); None for a row without an Avg."""

@@ -28,7 +28,8 @@ from importlib import resources
 
 from medteb.benchmark.definitions import SETTINGS
 from medteb.errors import MedtebError
-from medteb.results.board import TASK_COLUMNS, Board, BoardView, Cell, Column, Row
+from medteb.results.board import TASK_COLUMNS, Board, BoardView, Cell, Column, Row, score_columns
+from medteb.results.board_stats import row_intervals
 from medteb.results.correlation import CorrelationReport, correlation_report
 from medteb.results.figure import figure_points, svg_scatter
 from medteb.results.layout import SETTING_TITLES, Entry
@@ -67,16 +68,18 @@ class Site:
         return json.dumps(data, indent=1, ensure_ascii=False, sort_keys=False) + "\n"
 
     def to_csv(self) -> str:
-        """One line per row of every board, the setting first; empty cells for missing values."""
+        """One line per row of every board, the setting first; empty cells for missing values.
+        The JSON's intervals are flat columns (:func:`_csv_intervals`) after the row's keys."""
         boards = self.leaderboard.to_dict()
         # the keys of Row.to_dict, taken from an empty row: a header even when no board has rows
-        columns = ["setting", *Row("", "", "", {}, "", "reported").to_dict()]
+        columns = ["setting", *Row("", "", "", {}, "", "reported").to_dict(),
+                   *_csv_intervals(row_intervals(None, 0))]
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(columns)
         for setting in SETTINGS:
             for row in boards.get(setting, []):
-                values = {"setting": setting, **row}
+                values = {"setting": setting, **row, **_csv_intervals(row)}
                 writer.writerow([_csv_value(values[c]) for c in columns])
         return out.getvalue()
 
@@ -305,6 +308,19 @@ def _csv_value(value: object) -> object:
     if isinstance(value, dict):
         return json.dumps(value, ensure_ascii=False, separators=(",", ":")) if value else ""
     return value
+
+
+def _csv_intervals(row: dict) -> dict[str, object]:
+    """A JSON row's intervals as flat CSV cells: ``<column>_ci_low`` and ``<column>_ci_high``
+    for every score column (None where it has no interval), ``rank_interval_best``,
+    ``rank_interval_worst`` and ``tied_with_first``."""
+    ci, rank = row["ci"], row["rank_interval"] or (None, None)
+    cells: dict[str, object] = {}
+    for column in score_columns():
+        low, high = ci.get(column, (None, None))
+        cells |= {f"{column}_ci_low": low, f"{column}_ci_high": high}
+    return cells | {"rank_interval_best": rank[0], "rank_interval_worst": rank[1],
+                    "tied_with_first": row["tied_with_first"]}
 
 
 def _footnotes(board: Board) -> list[str]:
