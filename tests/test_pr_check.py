@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -164,3 +165,34 @@ def test_a_served_models_entry_with_its_given_count_passes(repo: Path, tmp_path:
     capsys.readouterr()
     assert main(["submit", "--check", "main", "--predictions", str(preds)]) == 0
     assert "| sample | api/e5-small (new) |" in capsys.readouterr().out
+
+
+def test_a_verified_entry_passes_without_the_predictions(repo: Path, run_folder: Path,
+                                                         capsys: pytest.CaptureFixture) -> None:
+    """CI has no predictions: an entry submitted with --predictions is checked against its own
+    per-query files (which give each score back), so an honest one passes and a score or a
+    per-query file edited by hand fails."""
+    import json
+
+    _submit(run_folder)
+    (new,) = [p for p in (repo / "results").glob("*/*") if p.is_dir()
+              and _git(repo, "status", "--porcelain", str(p))]
+    assert "verified: true" in (new / "submission.yaml").read_text()
+    _commit(repo)
+    capsys.readouterr()
+    assert main(["submit", "--check", "main"]) == 0
+    assert "passed" in capsys.readouterr().out
+    score = new / "MedTEB-Rerank.json"
+    data = json.loads(score.read_text())
+    claimed = data["scores"]["test"][0]["main_score"]
+    data["scores"]["test"][0]["main_score"] = claimed + 0.01
+    score.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    (new / "MedTEB-STS.per_query.jsonl").unlink()
+    _commit(repo)
+    assert main(["submit", "--check", "main"]) == 1
+    err = capsys.readouterr().err
+    found = re.search(rf"MedTEB-Rerank.json: claimed main score {claimed + 0.01:.6f} differs "
+                      r"from (0\.\d{6}) given by MedTEB-Rerank.per_query.jsonl", err)
+    assert found and float(found[1]) == pytest.approx(claimed, abs=1e-5), err
+    assert "MedTEB-STS.json: declared verified, but no MedTEB-STS.per_query.jsonl holds its " \
+           "per-query scores" in err

@@ -23,7 +23,7 @@ from medteb.results.leaderboard import (
     release_order,
 )
 from medteb.results.revisions import check_revisions
-from medteb.results.submit import _Context
+from medteb.results.submit import DataContext
 from tests.results_helpers import five, write_entry
 from tests.test_release import make_export
 
@@ -171,7 +171,7 @@ def test_run_release_records_it_and_refuses_unknown_versions(
 
 
 def test_submit_checks_a_release_result_against_the_release_folder(releases: Path) -> None:
-    context = _Context(None, str(releases))
+    context = DataContext(None, str(releases))
     actual = context.task("MedTEB-Retrieval", "release:2026.1").metadata.revision
     assert release_of_revision(actual) == "2026.1"
     problems: list[str] = []

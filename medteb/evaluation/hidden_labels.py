@@ -6,8 +6,10 @@ mteb's evaluators always score, and drop every query without a relevant document
 mteb call here gets placeholder labels for the length of the call only: a relevance of 0 for
 one id that is no document (no query is dropped, nothing is relevant) and alternating STS
 scores. The score mteb computes from them is thrown away and no result file is written
-(``cache=None``); what is kept is mteb's own predictions file, which the maintainer scores on
-the real labels with ``medteb score`` (:mod:`medteb.results.scoring`).
+(``cache=None``); what is kept is mteb's own predictions file, with ``model_meta.json`` beside
+it (as mteb writes beside a result), which the maintainer scores on the real labels with
+``medteb score`` and files with ``medteb submit --predictions P --labels DIR``
+(:mod:`medteb.results.scoring`, :mod:`medteb.results.hidden`).
 """
 
 from __future__ import annotations
@@ -74,7 +76,20 @@ def predict_only(model: Any, task: AbsTask, folder: Path, encode_kwargs: dict[st
         return {"failed": f"{type(err).__name__}: {err}"}
     if not path.is_file():
         return {"failed": f"mteb wrote no predictions to {path}"}
+    _write_model_meta(model, folder)
     return {"skipped": NOT_SCORED.format(path=path), "predictions_only": True}
+
+
+def _write_model_meta(model: Any, folder: Path) -> None:
+    """``model_meta.json`` beside the predictions, as mteb's result cache writes it beside a
+    result: who made them, for ``medteb submit --predictions P --labels DIR``."""
+    import json
+
+    from medteb._fileio import write_atomic
+
+    meta = model.mteb_model_meta
+    write_atomic(folder / "model_meta.json",
+                 json.dumps(meta.to_dict(), default=str, indent=4))
 
 
 class _placeholder_labels:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,13 @@ from pydantic import ValidationError
 
 from medteb.benchmark.definitions import load_definitions
 from medteb.results.layout import SPEED_FILE, read_speed
+
+# Letters, digits, '.', '_', '-': nothing that leaves results/ or means something in markdown.
+_PART = r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}"
+# A name may also hold '+', as a pair's default name does (asym/<query>+<document>).
+_NAME_PART = r"[A-Za-z0-9][A-Za-z0-9._+-]{0,99}"
+NAME_RE = re.compile(rf"{_NAME_PART}(/{_NAME_PART})?")
+REVISION_RE = re.compile(_PART)
 
 
 def read_meta(folder: Path, where: str, problems: list[str]) -> dict[str, Any]:
@@ -110,3 +118,81 @@ def check_scores(scores: Any, where: str, task_type: str | None,
             problems.append(f"{where}: main score {value!r} is outside [{low:g}, 1] (mteb "
                             "stores scores on a 0-1 scale, not 0-100)")
     return len(problems) == start
+
+
+def check_identity(meta: dict[str, Any], where: str,
+                    problems: list[str]) -> tuple[str, str]:
+    """The model's name and revision, checked safe as folder names and markdown."""
+    name, revision = meta.get("name"), meta.get("revision")
+    if not isinstance(name, str) or not name:
+        problems.append(f"{where}/model_meta.json: missing model name ('name')")
+    elif not NAME_RE.fullmatch(name) or ".." in name:
+        from medteb.results.parameters import loader_kind
+
+        named = ("; name the run with `medteb run ... --name org/name` (the cached vectors "
+                 "make the rerun quick)" if loader_kind(meta) in ("asymmetric", "api") else "")
+        problems.append(f"{where}: model name {name!r} is not allowed: use letters, digits, '.', "
+                        "'_', '-', '+' and at most one '/' (org/name), so that it can neither "
+                        f"leave results/ nor inject markup into leaderboard.md{named}")
+    if not isinstance(revision, str) or not revision:
+        problems.append(f"{where}/model_meta.json: missing model revision ('revision')")
+    elif not REVISION_RE.fullmatch(revision) or ".." in revision:
+        problems.append(f"{where}: model revision {revision!r} is not allowed: use letters, "
+                        "digits, '.', '_' and '-', so that it can neither leave results/ nor "
+                        "inject markup into leaderboard.md")
+    elif revision.startswith("reported-"):
+        problems.append(f"{where}: model revision {revision!r} is reserved for numbers "
+                        "reported in publications")
+    return name, revision
+
+
+def declared_per_query(folder: Path, where: str, model: tuple[str, str], found: dict[str, str],
+                       hidden: set[str], problems: list[str]) -> dict[str, Any]:
+    """The per-query files of an entry that declares itself verified, checked without the
+    predictions (CI's ``medteb submit --check``): one per task not scored on hidden labels,
+    none for those (it would publish their labels), each of this model revision and of the
+    result's data, and each giving the claimed main score back (a hand-edited score or
+    per-query file fails). The maintainer still recomputes from the predictions.
+
+    Returns:
+        {task: per-query scores} of the tasks whose file passed.
+    """
+    from mteb.results import TaskResult
+
+    from medteb.analysis.perquery import SUFFIX, read_per_query
+    from medteb.errors import AnalysisError
+    from medteb.results.verify import SCORE_TOLERANCE
+
+    kept: dict[str, Any] = {}
+    present = {p.name[: -len(SUFFIX)]: p for p in sorted(folder.glob(f"*{SUFFIX}"))}
+    for task in sorted(set(present) - set(found)):
+        problems.append(f"{where}/{task}{SUFFIX}: per-query scores of a task without a result")
+    for task in sorted(found):
+        path = present.get(task)
+        if task in hidden:
+            if path is not None:
+                problems.append(f"{where}/{path.name}: per-query scores of a task scored on "
+                                "hidden labels would publish its labels (remove the file)")
+            continue
+        if path is None:
+            problems.append(f"{where}/{task}.json: declared verified, but no {task}{SUFFIX} "
+                            "holds its per-query scores (submit with --predictions)")
+            continue
+        try:
+            per_query = read_per_query(path)
+            score = per_query.score
+        except (AnalysisError, ValueError) as err:
+            problems.append(f"{where}/{path.name}: {err}")
+            continue
+        claimed = TaskResult.from_disk(folder / f"{task}.json").get_score(splits=["test"])
+        owner = (per_query.model, per_query.model_revision)
+        if (per_query.task, per_query.data_revision, owner) != (task, found[task], model):
+            problems.append(f"{where}/{path.name}: per-query scores of {per_query.task} on "
+                            f"{per_query.data_revision} by {owner[0]} revision {owner[1]}, not "
+                            f"of {task} on {found[task]} by {model[0]} revision {model[1]}")
+        elif not abs(score - claimed) <= SCORE_TOLERANCE:
+            problems.append(f"{where}/{task}.json: claimed main score {claimed:.6f} differs "
+                            f"from {score:.6f} given by {path.name}")
+        else:
+            kept[task] = per_query
+    return kept

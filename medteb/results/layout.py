@@ -105,6 +105,8 @@ class Submission(BaseModel):
         n_parameters_query / n_parameters_document: the encoders' sizes (equal when symmetric).
         training_datasets: mteb task names of the training data (``ModelMeta.training_datasets``);
             null: not declared (the board marks the entry's scores "unknown" overlap).
+        hidden_labels: {task: the labels' data revision} of the tasks the maintainer scored
+            on labels that are not published (``medteb submit --labels``); absent: none.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -116,12 +118,17 @@ class Submission(BaseModel):
     n_parameters_query: int | None = Field(default=None, ge=0)
     n_parameters_document: int | None = Field(default=None, ge=0)
     training_datasets: list[str] | None = Field(default_factory=list)
+    hidden_labels: dict[str, str] = Field(default_factory=dict)
 
     def to_yaml(self) -> str:
-        """The file's text: stable key order, one key a line."""
+        """The file's text: stable key order, one key a line (``hidden_labels`` only when
+        some task was scored on hidden labels)."""
         import yaml
 
-        return yaml.safe_dump(self.model_dump(), sort_keys=False, allow_unicode=True, width=100)
+        data = self.model_dump()
+        if not data["hidden_labels"]:
+            del data["hidden_labels"]
+        return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
 
 
 class SpeedScores(BaseModel):

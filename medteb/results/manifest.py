@@ -204,25 +204,25 @@ def record_run(config: Any, model: Any, tasks: Sequence[AbsTask],
                outcomes: Iterable[Any]) -> Path | None:
     """Write (or extend) the run's manifest beside its results; return its path.
 
-    A run on label-free data (predictions only, nothing scored) writes it beside its
-    predictions instead; a run with neither writes nothing. An unreadable earlier manifest is
+    A run with tasks on label-free data (predictions only, nothing scored) also writes it
+    beside its predictions, which are handed in; a run with neither writes nothing; the path
+    returned is the last one written. An unreadable earlier manifest is
     replaced: it described results that the run just wrote again or cannot vouch for.
     """
     from medteb.results.layout import model_folder
 
     outcomes = list(outcomes)
-    if any(o.score is not None for o in outcomes):
-        root = config.output_folder
-    elif any(getattr(o, "predictions_only", False) for o in outcomes):
-        root = config.prediction_folder
-    else:
-        return None
-    path = model_folder(root, model.mteb_model_meta) / MANIFEST_FILE
-    try:
-        previous = read_manifest(path.parent) if path.is_file() else None
-    except ResultsError:
-        previous = None
-    write_atomic(path, build_manifest(config, model, tasks, outcomes, previous).to_yaml())
+    roots = [config.output_folder] if any(o.score is not None for o in outcomes) else []
+    if any(getattr(o, "predictions_only", False) for o in outcomes):
+        roots.append(config.prediction_folder)  # handed in with the predictions
+    path = None
+    for root in roots:
+        path = model_folder(root, model.mteb_model_meta) / MANIFEST_FILE
+        try:
+            previous = read_manifest(path.parent) if path.is_file() else None
+        except ResultsError:
+            previous = None
+        write_atomic(path, build_manifest(config, model, tasks, outcomes, previous).to_yaml())
     return path
 
 

@@ -9,8 +9,9 @@ files ``medteb submit`` regenerates from them (``leaderboard.md`` and its figure
    entry, an unexpected file, a change outside ``results/``, ``leaderboard.*`` and ``site/``);
 2. ``BASE``'s ``results/``, leaderboard and site are extracted to a scratch folder, and each
    new entry is submitted there again with :func:`medteb.results.submit.plan_submission`
-   (schema, settings, revisions; scores recomputed when ``predictions`` is given) and
-   :func:`medteb.results.commit.commit_submission`;
+   (schema, settings, revisions; scores recomputed when ``predictions`` is given, else an
+   entry's declared verification is checked against its per-query files, and its tasks scored
+   on hidden labels are taken as declared) and :func:`medteb.results.commit.commit_submission`;
 3. every file the pull request adds or regenerates must be byte-identical to the scratch
    folder's: a hand-edited leaderboard, result or page is one line each.
 
@@ -204,7 +205,7 @@ def _resubmit(repo: Path, root: Path, entries: list[str], predictions: Path | No
             setting=None if declared.setting == "sample" else declared.setting,
             training_datasets=None if declared.training_datasets is None
             else declared.training_datasets or ["none"],
-            predictions=predictions, data_dir=data_dir)
+            predictions=predictions, data_dir=data_dir, declared=declared)
         try:
             plans.append(plan_submission(folder, root / "results", options))
         except SubmissionError as err:

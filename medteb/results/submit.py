@@ -17,7 +17,6 @@ Dataset revisions (see docs/submitting_results.md):
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -26,7 +25,7 @@ from typing import Any
 from medteb.benchmark.data.sources import any_sample
 from medteb.benchmark.definitions import BENCHMARK_ORDER, NEW_TASKS
 from medteb.errors import ResultsError, SubmissionError
-from medteb.results.checks import check_result_files, read_meta
+from medteb.results.checks import check_identity, check_result_files, read_meta
 from medteb.results.layout import (
     PROVENANCE_KEY,
     SPEED_FILE,
@@ -34,15 +33,9 @@ from medteb.results.layout import (
     Submission,
 )
 from medteb.results.manifest import MANIFEST_FILE
-from medteb.results.parameters import loader_kind, parameter_counts
+from medteb.results.parameters import parameter_counts
 from medteb.results.revisions import check_revisions, sample_apart
 
-# Letters, digits, '.', '_', '-': nothing that leaves results/ or means something in markdown.
-_PART = r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}"
-# A name may also hold '+', as a pair's default name does (asym/<query>+<document>).
-_NAME_PART = r"[A-Za-z0-9][A-Za-z0-9._+-]{0,99}"
-NAME_RE = re.compile(rf"{_NAME_PART}(/{_NAME_PART})?")
-REVISION_RE = re.compile(_PART)
 _COPIED = ("model_meta.json", "run_settings.jsonl", MANIFEST_FILE, SPEED_FILE)
 
 
@@ -60,6 +53,13 @@ class SubmitOptions:
     parameters: tuple[int, ...] | None = None
     releases_dir: str | None = None  # where results on a release find it (release.manifest)
     contamination_report: Path | None = None  # an audit to attach (results.overlap)
+    #: ``--labels``: the label folder of a hidden-label release; with ``hidden_labels``, the
+    #: {task: labels revision} scored on it (set by :mod:`medteb.results.hidden`)
+    labels: str | None = None
+    hidden_labels: dict[str, str] = field(default_factory=dict)
+    #: CI (``medteb submit --check`` without predictions): the entry's ``submission.yaml``;
+    #: its verification is taken as declared, its per-query files checked against its scores
+    declared: Submission | None = None
 
 
 @dataclass(frozen=True)
@@ -90,17 +90,20 @@ class SubmissionPlan:
 
 
 @dataclass
-class _Context:
+class DataContext:
     """Loaded tasks, shared between folders of one submission."""
 
     data_dir: str | None
     releases_dir: str | None = None
+    labels: str | None = None  # the label folder of a hidden-label release
     tasks: dict[tuple[str, str], Any] = field(default_factory=dict)
     failures: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def _data_dir(self, kind: str) -> str | None:
         if kind == "sample":
             return "sample"
+        if kind == "labels":
+            return self.labels
         if kind.startswith("release:"):
             from medteb.release.manifest import release_folder
 
@@ -108,8 +111,8 @@ class _Context:
         return self.data_dir
 
     def task(self, name: str, kind: str) -> Any:
-        """The task with its data loaded (``kind``: 'sample', 'official' or 'release:V');
-        raises LookupError on failure."""
+        """The task with its data loaded (``kind``: 'sample', 'official', 'release:V' or
+        'labels'); raises LookupError on failure."""
         key = (name, kind)
         if key in self.failures:
             raise LookupError(self.failures[key])
@@ -151,7 +154,7 @@ def plan_submission(path: str | Path, results_dir: str | Path,
         raise SubmissionError(str(root), [
             f"{root}: no result files found; expected <org__model>/<revision>/<TaskName>.json "
             "as `medteb run` writes them"])
-    context = _Context(options.data_dir, options.releases_dir)
+    context = DataContext(options.data_dir, options.releases_dir, options.labels)
     problems: list[str] = []
     audit = _attached_audit(options.contamination_report, problems)
     entries = []
@@ -194,11 +197,11 @@ def _with_audit(entry: PlannedEntry, folder: Path, audit: bytes | None,
 
 
 def _check_folder(folder: Path, root: Path, results: Path, options: SubmitOptions,
-                  context: _Context, problems: list[str]) -> PlannedEntry | None:
+                  context: DataContext, problems: list[str]) -> PlannedEntry | None:
     where = str(folder.relative_to(root)) if folder != root else folder.name
     start = len(problems)
     meta = read_meta(folder, where, problems)
-    name, revision = _check_identity(meta, where, problems)
+    name, revision = check_identity(meta, where, problems)
     if problems[start:]:
         return None
     declared = f"{name.replace('/', '__')}/{revision}"
@@ -221,28 +224,55 @@ def _check_folder(folder: Path, root: Path, results: Path, options: SubmitOption
     if exists and not options.replace:
         problems.append(f"{where}: a result for {name} revision {stored_revision} is already in "
                         f"{results / target}; pass --replace to replace it")
-    verified = False
-    per_query: dict[str, Any] = {}
+    hidden = options.hidden_labels
+    verified, per_query = False, {}
     if options.predictions is not None and not problems[start:]:
-        from medteb.results.verify import verify_predictions
+        verified, per_query = _verify(folder, where, (name, revision), results_found, sample,
+                                      options, context, problems)
+    elif options.declared is not None and not problems[start:]:  # CI: as declared
+        from medteb.results.checks import declared_per_query
 
-        def keep(task: str, task_obj: Any, saved: dict[str, Any]) -> None:
-            from medteb.analysis.perquery import from_predictions
-            from medteb.errors import AnalysisError
-
-            try:
-                per_query[task] = from_predictions(task_obj, saved)
-            except AnalysisError as err:
-                problems.append(f"{where}/{task}.json: {err}")
-
-        verified = verify_predictions(folder, where, (name, revision), results_found, sample,
-                                      options.predictions, context.task, problems, keep)
+        verified, hidden = options.declared.verified, options.declared.hidden_labels
+        if verified:
+            per_query = declared_per_query(folder, where, (name, stored_revision),
+                                           results_found, set(hidden), problems)
     if problems[start:]:
         return None
     entry = _planned_entry(folder, target, {**meta, **counted}, options, results_found,
-                           setting, params, verified=verified, replaces=exists)
+                           setting, params, verified=verified, replaces=exists, hidden=hidden)
     entry.files.update(_per_query_files(per_query, target))
     return entry
+
+
+def _verify(folder: Path, where: str, model: tuple[str, str], results_found: dict[str, str],
+            sample: bool, options: SubmitOptions, context: DataContext,
+            problems: list[str]) -> tuple[bool, dict[str, Any]]:
+    """Recompute every score from ``--predictions``: (all matched, {task: per-query scores}).
+
+    Tasks scored on hidden labels are recomputed on the label folder, and keep no per-query
+    file: per-query values and STS gold scores would publish the labels."""
+    from medteb.results.verify import verify_predictions
+
+    hidden = options.hidden_labels
+    per_query: dict[str, Any] = {}
+
+    def load(task: str, kind: str) -> Any:
+        return context.task(task, "labels" if task in hidden else kind)
+
+    def keep(task: str, task_obj: Any, saved: dict[str, Any]) -> None:
+        from medteb.analysis.perquery import from_predictions
+        from medteb.errors import AnalysisError
+
+        if task in hidden:
+            return
+        try:
+            per_query[task] = from_predictions(task_obj, saved)
+        except AnalysisError as err:
+            problems.append(f"{where}/{task}.json: {err}")
+
+    verified = verify_predictions(folder, where, model, results_found, sample,
+                                  options.predictions, load, problems, keep)
+    return verified, per_query
 
 
 def _per_query_files(per_query: dict[str, Any], target: str) -> dict[str, bytes]:
@@ -260,7 +290,7 @@ def _per_query_files(per_query: dict[str, Any], target: str) -> dict[str, bytes]
 def _planned_entry(folder: Path, target: str, meta: dict[str, Any], options: SubmitOptions,
                    results_found: dict[str, str], setting: str,
                    params: tuple[int | None, int | None], *, verified: bool,
-                   replaces: bool) -> PlannedEntry:
+                   replaces: bool, hidden: dict[str, str]) -> PlannedEntry:
     """The files an accepted folder adds: its results marked with their provenance, and its
     ``submission.yaml``."""
     declared = _training(meta, options)
@@ -268,11 +298,13 @@ def _planned_entry(folder: Path, target: str, meta: dict[str, Any], options: Sub
     mteb_version = _first_mteb_version(folder, results_found)
     source = (f"reproduced with `medteb run` (mteb {mteb_version}) and added with "
               "`medteb submit`" + ("; main scores recomputed from its predictions"
-                                    if verified else ""))
+                                    if verified else "")
+              + (f"; {', '.join(sorted(hidden))} scored by the maintainer on labels that are "
+                 "not published" if hidden else ""))
     submission = Submission(
         setting=setting, display_name=meta["name"], provenance="reproduced", source=source,
         verified=verified, n_parameters_query=params[0], n_parameters_document=params[1],
-        training_datasets=training,
+        training_datasets=training, hidden_labels=dict(sorted(hidden.items())),
     )
     files = {n: (folder / n).read_bytes() for n in _COPIED if (folder / n).is_file()}
     stored_revision = target.split("/")[1]
@@ -286,30 +318,6 @@ def _planned_entry(folder: Path, target: str, meta: dict[str, Any], options: Sub
         files[f"{task}.json"] = (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode()
     files[SUBMISSION_FILE] = submission.to_yaml().encode("utf-8")
     return PlannedEntry(target, files, submission, replaces=replaces)
-
-
-def _check_identity(meta: dict[str, Any], where: str,
-                    problems: list[str]) -> tuple[str, str]:
-    """The model's name and revision, checked safe as folder names and markdown."""
-    name, revision = meta.get("name"), meta.get("revision")
-    if not isinstance(name, str) or not name:
-        problems.append(f"{where}/model_meta.json: missing model name ('name')")
-    elif not NAME_RE.fullmatch(name) or ".." in name:
-        named = ("; name the run with `medteb run ... --name org/name` (the cached vectors "
-                 "make the rerun quick)" if loader_kind(meta) in ("asymmetric", "api") else "")
-        problems.append(f"{where}: model name {name!r} is not allowed: use letters, digits, '.', "
-                        "'_', '-', '+' and at most one '/' (org/name), so that it can neither "
-                        f"leave results/ nor inject markup into leaderboard.md{named}")
-    if not isinstance(revision, str) or not revision:
-        problems.append(f"{where}/model_meta.json: missing model revision ('revision')")
-    elif not REVISION_RE.fullmatch(revision) or ".." in revision:
-        problems.append(f"{where}: model revision {revision!r} is not allowed: use letters, "
-                        "digits, '.', '_' and '-', so that it can neither leave results/ nor "
-                        "inject markup into leaderboard.md")
-    elif revision.startswith("reported-"):
-        problems.append(f"{where}: model revision {revision!r} is reserved for numbers "
-                        "reported in publications")
-    return name, revision
 
 
 def _first_mteb_version(folder: Path, found: dict[str, str]) -> str:

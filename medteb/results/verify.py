@@ -263,3 +263,4 @@ def check_coverage(task: Any, saved: dict[str, Any], where: str, split: str = "t
 def _finite(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(
         value)
+
