@@ -120,7 +120,8 @@ def test_every_problem_listed_at_once(tmp_path: Path, capsys: pytest.CaptureFixt
                 ) == 1
     err = capsys.readouterr().err
     assert "5 problem(s); nothing was scored" in err
-    for line in ("CMedQAv1-reranking: no CMedQAv1-reranking_predictions.json",
+    for line in ("CMedQAv1-reranking: not one of MedTEB's own tasks (MedTEB-Retrieval, "
+                 "MedTEB-Rerank, MedTEB-STS), whose labels a data folder holds",
                  "MedTEB-Rerank_predictions.json: not readable JSON",
                  "1 of 2 judged queries have no ranking", "1 similarities for the 4",
                  "predictions of several models: org/m revision r1, org/other revision r2"):

@@ -21,7 +21,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                     "Recommended: pass --predictions with the run's --prediction-folder so that "
                     "the scores are recomputed and verified. See docs/submitting_results.md.")
     parser.add_argument("path", nargs="?",
-                        help="the run's output folder (or one <org__model>/<revision>)")
+                        help="the run's output folder (or one <org__model>/<revision>); with "
+                             "--labels, optional: the run's results of public tasks (CMedQA)")
     parser.add_argument("--check", metavar="BASE", default=None,
                         help="CI: check that HEAD's changes since the git ref BASE are exactly "
                              "what `medteb submit` writes from the entries they add (see "
@@ -39,6 +40,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                              "asymmetric pair; recorded in the entry's model_meta.json")
     parser.add_argument("--predictions", "--prediction-folder", default=None,
                         help="the run's --prediction-folder: recompute and verify every score")
+    parser.add_argument("--labels", default=None, metavar="DIR",
+                        help="maintainers: score the MedTEB tasks of --predictions P (a run on "
+                             "a hidden-label release) on the labels in DIR, the release's data "
+                             "with its labels, and file them marked 'scored on hidden labels' "
+                             "(see docs/maintaining.md)")
     parser.add_argument("--data-dir", default=None,
                         help="MedTEB data to recompute benchmark scores on (as `medteb run`)")
     parser.add_argument("--contamination-report", default=None, metavar="FILE",
@@ -74,7 +80,10 @@ def _submit(args: argparse.Namespace) -> int:
         from medteb.cli.submit_check import check_pr
 
         return check_pr(args)
-    if args.path is None:
+    if args.labels is not None and args.predictions is None:
+        raise MedtebError("--labels DIR scores a run's predictions: add --predictions P (the "
+                          "run's --prediction-folder)")
+    if args.path is None and args.labels is None:
         raise MedtebError("give PATH, a run's output folder (or --check BASE in CI)")
     results = Path(args.results)
     if not results.is_dir():
@@ -87,10 +96,15 @@ def _submit(args: argparse.Namespace) -> int:
         predictions=Path(args.predictions) if args.predictions else None, data_dir=args.data_dir,
         releases_dir=args.releases_dir,
         contamination_report=Path(args.contamination_report) if args.contamination_report
-        else None,
+        else None, labels=args.labels,
     )
     try:
-        plan = plan_submission(args.path, results, options)
+        if args.labels is not None:  # a run on a hidden-label release: medteb/results/hidden.py
+            from medteb.results.hidden import plan_hidden_submission
+
+            plan = plan_hidden_submission(args.path, results, options)
+        else:
+            plan = plan_submission(args.path, results, options)
     except SubmissionError as err:
         print(f"medteb: {err}", file=sys.stderr)
         return 1

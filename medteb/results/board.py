@@ -148,9 +148,11 @@ def _qps(ctx: RowContext) -> Cell:
 
 def _source(ctx: RowContext) -> Cell:
     row = ctx.row
-    return Cell(row.provenance + (", verified" if row.verified else ""), row.source_kind,
+    return Cell(row.provenance + (", verified" if row.verified else "")
+                + (", hidden labels" if row.hidden_labels else ""), row.source_kind,
                 note=f"[{ctx.sources.index(row.source) + 1}]", title=row.source,
-                results_path=f"{row.folder}/submission.yaml", short=row.source_kind)
+                results_path=f"{row.folder}/submission.yaml",
+                short=row.source_kind + (", hidden labels" if row.hidden_labels else ""))
 
 
 def _reproduced(ctx: RowContext) -> Cell:

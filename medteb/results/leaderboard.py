@@ -61,6 +61,13 @@ SETTING_NOTES = {
 }
 
 
+#: leaderboard.md's note when a board shows an entry scored on hidden labels
+HIDDEN_LABELS_NOTE = (
+    "*Hidden labels*: the maintainer scored these tasks of the entry on labels that are not "
+    "published (`medteb submit --labels`), from the participant's predictions; their scores "
+    "have no interval, since per-query scores would publish the labels.")
+
+
 class UnknownReleaseError(MedtebError, KeyError):
     """A ``--release`` that no entry of the results folder was computed on."""
 
@@ -176,6 +183,8 @@ class Leaderboard:
         ]
         if self.release_note:
             lines += [_cell(self.release_note), ""]
+        if any(r.hidden_labels for b in self.boards for r in b.rows):
+            lines += [HIDDEN_LABELS_NOTE, ""]
         if self.figure:
             lines += [f"![Average score against query-encoder parameters]({self.figure}.png) "
                       f"([SVG]({self.figure}.svg))", ""]

@@ -59,6 +59,8 @@ class Row:
     reproduced: tuple[str, str] | None = None
     # issue 23: task -> medteb.release.postcutoff.PostCutoff on the entry's release
     post_cutoff: dict[str, Any] = field(default_factory=dict)
+    # issue 24: the tasks the maintainer scored on labels that are not published
+    hidden_labels: tuple[str, ...] = ()
     # {task: per-query scores} stored with the entry (``medteb submit --predictions``)
     per_query: dict[str, PerQuery] = field(default_factory=dict, compare=False, repr=False)
 
@@ -76,7 +78,7 @@ class Row:
             batch_size=speed.batch_size if speed else None, folder=entry.folder,
             reference=entry.reference, overlap=dict(entry.overlap),
             reproduced=entry.reproduced, post_cutoff=dict(entry.post_cutoff),
-            per_query=entry_per_query(entry),
+            per_query=entry_per_query(entry), hidden_labels=tuple(sub.hidden_labels),
         )
 
     @property
@@ -124,6 +126,7 @@ class Row:
             **{k: None if v is None else round(100 * v, 6) for k, v in self.values().items()},
             "qps": self.qps, "batch_size": self.batch_size, "hardware": self.hardware,
             "source": self.source, "provenance": self.provenance, "verified": self.verified,
+            "hidden_labels": list(self.hidden_labels),
             "folder": self.folder, "reference": self.reference,
             "training_overlap": {t: self.overlap[t] for t in BENCHMARK_ORDER
                                  if t in self.overlap},

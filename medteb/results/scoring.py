@@ -105,19 +105,26 @@ def score_predictions(predictions: str | os.PathLike, labels: str | os.PathLike,
     Args:
         predictions: a prediction folder (see :func:`prediction_files`).
         labels: a data folder with one complete ``<TaskName>/`` folder per task.
-        tasks: only these tasks (each must have predictions); None: every task predicted.
+        tasks: only these tasks (each must have predictions); None: every MedTEB task
+            predicted (CMedQA's predictions, scored on mteb's data, are not a label folder's).
 
     Raises:
         ScoringError: every problem of every task (missing labels or predictions, predictions
             of another model, a judged query left out, unknown ids, a wrong count of pairs).
     """
+    from medteb.benchmark.definitions import NEW_TASKS
     from medteb.benchmark.tasks import get_task
     from medteb.results.verify import check_coverage, recompute_main_score
 
     files = prediction_files(predictions)
-    chosen = list(tasks) if tasks else sorted(files)
-    problems = [f"{t}: no {t}{PREDICTIONS_SUFFIX} in {predictions}" for t in chosen
-                if t not in files]
+    chosen = list(tasks) if tasks else sorted(t for t in files if t in NEW_TASKS)
+    problems = [f"{t}: not one of MedTEB's own tasks ({', '.join(NEW_TASKS)}), whose labels a "
+                "data folder holds" for t in chosen if t not in NEW_TASKS]
+    if not chosen:
+        problems.append(f"no predictions of {', '.join(NEW_TASKS)}")
+    chosen = [t for t in chosen if t in NEW_TASKS]
+    problems += [f"{t}: no {t}{PREDICTIONS_SUFFIX} in {predictions}" for t in chosen
+                 if t not in files]
     owners: set[tuple[str, str]] = set()
     scores: list[TaskScore] = []
     for name in (t for t in chosen if t in files):
@@ -132,7 +139,7 @@ def score_predictions(predictions: str | os.PathLike, labels: str | os.PathLike,
         try:
             task = get_task(name, data_dir=labels)
             task.load_data()
-        except MedtebError as err:
+        except Exception as err:  # unreadable data is one problem line, never a traceback
             problems.append(f"{name}: labels cannot be read: {' '.join(str(err).split())}")
             continue
         if getattr(task, "labelled", True) is False:

@@ -346,8 +346,10 @@ def _check_setting(where: str, meta: dict[str, Any], options: SubmitOptions, sam
                         "the bundled sample")
         return declared
     meta_training = meta.get("training_datasets")
-    if meta_training is not None and options.training_datasets is not None and \
-            set(meta_training) != set(options.training_datasets):
+    declared_training = None if options.training_datasets is None else {
+        t for t in options.training_datasets if t != "none"}  # 'none': an empty list
+    if meta_training is not None and declared_training is not None and \
+            set(meta_training) != declared_training:
         problems.append(f"{where}: inconsistent training data: model_meta.json declares "
                         f"{sorted(meta_training)}, --training-data "
                         f"{sorted(options.training_datasets)}")
