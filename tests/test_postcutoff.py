@@ -112,10 +112,10 @@ def test_an_entry_on_a_release(tmp_path: Path) -> None:
         entry_post_cutoff(entry, release, "MedTEB-Retrieval")
 
 
-def test_the_board_and_page_show_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from medteb.results.leaderboard import Leaderboard
-    from medteb.results.outputs import board_entries
-    from medteb.results.site import build_site
+def _dated_board(tmp_path: Path) -> tuple[Path, Path]:
+    """A releases folder with release 2026.1 (80 dated queries) and a results folder with two
+    entries on it: "dated" (released 2025-06-30, per-query scores 0.4 after, 0.7 before) and
+    "undated" (no per-query file)."""
     from tests.results_helpers import five, write_entry
 
     queries = {f"q{i}": (f"问题{i}号头痛", "2025-09-01" if i < 40 else "2025-03-01")
@@ -134,6 +134,15 @@ def test_the_board_and_page_show_it(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     write_per_query(entry / "MedTEB-Retrieval.per_query.jsonl", _per_query(
         ids, [0.4 if queries[q][1] > "2025-06-30" else 0.7 for q in ids], revision))
     write_entry(results, "org/undated", "v1", five(.5, .5, .5, .5, .5), data_revision=revision)
+    return root, results
+
+
+def test_the_board_and_page_show_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from medteb.results.leaderboard import Leaderboard
+    from medteb.results.outputs import board_entries
+    from medteb.results.site import build_site
+
+    root, results = _dated_board(tmp_path)
     monkeypatch.setenv("MEDTEB_RELEASES_DIR", str(root))
     entries, _ = board_entries(results)
     text = Leaderboard.from_entries(entries, figure=None).to_markdown()
@@ -149,3 +158,43 @@ def test_the_board_and_page_show_it(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     entries, _ = board_entries(results)  # the release's query dates are not here: no column
     assert all(not e.post_cutoff for e in entries)
     assert 'class="post-cutoff"' not in build_site(entries).to_html()
+
+
+def _row(text: str, model: str) -> str:
+    (line,) = [line for line in text.splitlines() if f"| {model} |" in line]
+    return line
+
+
+def test_leaderboard_and_submit_take_the_releases_dir(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    """`medteb leaderboard --releases-dir DIR` (and what `medteb submit --releases-dir DIR`
+    regenerates) find the query dates in DIR; without it, in neither MEDTEB_RELEASES_DIR nor
+    ./releases, the Post-cutoff cell is '–'."""
+    from medteb.cli import main
+    from medteb.results.outputs import derived_files
+
+    root, results = _dated_board(tmp_path)
+    monkeypatch.delenv("MEDTEB_RELEASES_DIR", raising=False)
+    monkeypatch.chdir(tmp_path / "export")  # no ./releases here
+    board, site = tmp_path / "lb.md", tmp_path / "site"
+    base = ["leaderboard", "--results", str(results), "--output", str(board), "--no-figure"]
+    assert main([*base, "--releases-dir", str(root)]) == 0
+    assert _row(board.read_text(), "dated").endswith("| – | -30.00 [-30.00, -30.00] | – |")
+    assert main(base) == 0
+    assert _row(board.read_text(), "dated").endswith("| – | – | – |")
+    assert main(["leaderboard", "--results", str(results), "--html", str(site),
+                 "--releases-dir", str(root)]) == 0
+    assert 'class="post-cutoff"' in (site / "index.html").read_text()
+    files = derived_files(results, board, None, figure=False, releases=root)
+    assert _row(files[board].decode(), "dated").endswith("| -30.00 [-30.00, -30.00] | – |")
+    files = derived_files(results, board, None, figure=False)
+    assert _row(files[board].decode(), "dated").endswith("| – | – | – |")
+    capsys.readouterr()
+    assert main([*base, "--releases-dir", str(tmp_path / "nowhere")]) == 2
+    assert capsys.readouterr().err == (
+        f"medteb: error: --releases-dir {tmp_path / 'nowhere'}: no such folder (the releases "
+        "folder holds one folder per release, RELEASES/V/; see docs/releases.md)\n")
+    assert main(["leaderboard", "--results", str(results), "--predictions",
+                 str(tmp_path / "preds"), "--releases-dir", str(root)]) == 2
+    assert "--releases-dir is for the boards of results/ (their Post-cutoff column); a run " \
+           "folder's board has no Post-cutoff column" in capsys.readouterr().err

@@ -196,3 +196,62 @@ def test_a_verified_entry_passes_without_the_predictions(repo: Path, run_folder:
     assert found and float(found[1]) == pytest.approx(claimed, abs=1e-5), err
     assert "MedTEB-STS.json: declared verified, but no MedTEB-STS.per_query.jsonl holds its " \
            "per-query scores" in err
+
+
+
+@pytest.fixture
+def release_entry(tmp_path: Path) -> tuple[Path, Path]:
+    """Release 2026.1 (the bundled sample's three MedTEB tasks) in a releases folder outside
+    the checkout, and a run folder with an entry on it: the five tasks, each MedTEB task's
+    dataset revision the one the release gives."""
+    import datetime
+    import json
+
+    import mteb
+
+    from medteb.benchmark.definitions import BENCHMARK_ORDER, NEW_TASKS
+    from medteb.build.export import write_datasheet
+    from medteb.release.create import create_release
+    from medteb.results.layout import SUBMISSION_FILE
+    from medteb.results.submit import DataContext
+    from tests.conftest import ROOT
+    from tests.results_helpers import five, write_entry
+
+    public, releases = tmp_path / "public", tmp_path / "releases"
+    for task in NEW_TASKS:
+        shutil.copytree(ROOT / "tasks" / task / "sample", public / task)
+    write_datasheet(public, {}, {"judges": []}, "2026-01-01")
+    create_release(public, releases, "2026.1", today=datetime.date(2026, 1, 15))
+    context = DataContext(None, str(releases))
+    entry = write_entry(tmp_path / "run", "org/on-release", "v1", five(.5, .5, .5, .5, .5))
+    (entry / SUBMISSION_FILE).unlink()  # as `medteb run` writes it
+    for task in BENCHMARK_ORDER:
+        path = entry / f"{task}.json"
+        data = json.loads(path.read_text())
+        data["dataset_revision"] = (context.task(task, "release:2026.1").metadata.revision
+                                    if task in NEW_TASKS else mteb.get_task(task).metadata.revision)
+        path.write_text(json.dumps(data, indent=2) + "\n")
+    return releases, tmp_path / "run"
+
+
+def test_a_release_entry_is_checked_against_the_releases_dir(
+        repo: Path, release_entry: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture) -> None:
+    """An entry on a release is resubmitted against the release folder: found with
+    ``--releases-dir``, missing (one line naming the flag) without it."""
+    releases, run = release_entry
+    monkeypatch.delenv("MEDTEB_RELEASES_DIR", raising=False)  # and no ./releases in the repo
+    assert main(["submit", str(run), "--setting", "zero-shot", "--releases-dir",
+                 str(releases)]) == 0
+    _commit(repo)
+    capsys.readouterr()
+    assert main(["submit", "--check", "main", "--releases-dir", str(releases)]) == 0
+    assert "against `main`: passed" in capsys.readouterr().out
+    assert main(["submit", "--check", "main"]) == 1
+    assert capsys.readouterr().err == (
+        "medteb: results/org__on-release/v1: v1 (MedTEB-Rerank.json, MedTEB-Retrieval.json, "
+        "MedTEB-STS.json): cannot read release 2026.1: ReleaseError: no release '2026.1' in "
+        "releases. Releases there: none (the folder is --releases-dir, else "
+        "MEDTEB_RELEASES_DIR, else ./releases)\n")
+    monkeypatch.setenv("MEDTEB_RELEASES_DIR", str(releases))  # what CI may set instead
+    assert main(["submit", "--check", "main"]) == 0

@@ -37,6 +37,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="show the zero-shot and fine-tuned boards of release V (default: "
                              "the latest release with results; 'unreleased' is the paper's "
                              "data); releases are never ranked together (docs/releases.md)")
+    parser.add_argument("--releases-dir", default=None, metavar="DIR",
+                        help="the releases folder, where the Post-cutoff column finds each "
+                             "release's query dates (default: $MEDTEB_RELEASES_DIR, else "
+                             "./releases; without it the column shows '–')")
     # a private board of one's own runs (results.runboard)
     parser.add_argument("--predictions", default=None, metavar="PREDS",
                         help="with --results RUNS, a `medteb run` output folder: its "
@@ -56,19 +60,37 @@ def _leaderboard(args: argparse.Namespace) -> int:
     from medteb.results.outputs import regenerate_leaderboard, write_site
     from medteb.results.runboard import is_run_folder, run_entries
 
-    loaded = None  # a run folder's entries, shown as not submitted
-    if args.predictions is not None or args.data_dir is not None or is_run_folder(args.results):
-        loaded = run_entries(args.results, args.predictions, args.data_dir)
+    run_folder = (args.predictions is not None or args.data_dir is not None
+                  or is_run_folder(args.results))
+    _check_releases_dir(args.releases_dir, run_folder)
+    # a run folder's entries, shown as not submitted
+    loaded = run_entries(args.results, args.predictions, args.data_dir) if run_folder else None
     home = Path(args.results) if loaded is not None else Path()
     if args.html is not None:
         site = args.html or str(home / DEFAULT_SITE)
-        for note in write_site(args.results, site, args.results_url, args.release, loaded):
+        for note in write_site(args.results, site, args.results_url, args.release, loaded,
+                               args.releases_dir):
             print(f"medteb: skipped {note}", file=sys.stderr)
         print(f"wrote {Path(site) / 'index.html'} (open it in a browser)")
         return 0
     args.output = args.output or str(home / "leaderboard.md")
     for note in regenerate_leaderboard(args.results, args.output, figure=not args.no_figure,
-                                       release=args.release, loaded=loaded):
+                                       release=args.release, loaded=loaded,
+                                       releases=args.releases_dir):
         print(f"medteb: skipped {note}", file=sys.stderr)
     print(f"wrote {args.output}")
     return 0
+
+
+def _check_releases_dir(given: str | None, run_folder: bool) -> None:
+    """A --releases-dir that would be ignored or names no folder is a mistake, not a '–'."""
+    if given is None:
+        return
+    from medteb.errors import MedtebError
+
+    if run_folder:
+        raise MedtebError("--releases-dir is for the boards of results/ (their Post-cutoff "
+                          "column); a run folder's board has no Post-cutoff column")
+    if not Path(given).expanduser().is_dir():
+        raise MedtebError(f"--releases-dir {given}: no such folder (the releases folder holds "
+                          "one folder per release, RELEASES/V/; see docs/releases.md)")

@@ -53,9 +53,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                              "board marks each score whose task it found in the training data "
                              "(docs/contamination.md)")
     parser.add_argument("--releases-dir", default=None, metavar="DIR",
-                        help="where results on a release (`medteb run --release V`) find it "
-                             "to check their data revision (default: $MEDTEB_RELEASES_DIR, "
-                             "else ./releases)")
+                        help="the releases folder: where results on a release (`medteb run "
+                             "--release V`) find it to check their data revision, also with "
+                             "--check, and where the regenerated board's Post-cutoff column "
+                             "finds the query dates (default: $MEDTEB_RELEASES_DIR, else "
+                             "./releases)")
     parser.add_argument("--replace", action="store_true",
                         help="replace a result already in results/")
     parser.add_argument("--results", default="results",
@@ -110,7 +112,8 @@ def _submit(args: argparse.Namespace) -> int:
         return 1
     load_entries(results)  # a broken results/ fails here, before anything is written
     site = Path(args.site) if Path(args.site).is_dir() else None
-    notes = commit_submission(plan, results, lambda: derived_files(results, args.leaderboard, site))
+    notes = commit_submission(plan, results, lambda: derived_files(
+        results, args.leaderboard, site, releases=args.releases_dir))
     print(plan.to_markdown(), end="")
     print(f"copied into {args.results}/ and regenerated {args.leaderboard}")
     if site is not None:

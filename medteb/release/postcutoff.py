@@ -12,6 +12,7 @@ resamples. The board's *Post-cutoff Δ* column and the page's post-cutoff table 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -139,15 +140,17 @@ def entry_post_cutoff(entry: str | Path, release: str | Path, task: str,
 DATED_TASKS = ("MedTEB-Retrieval", "MedTEB-Rerank")
 
 
-def entry_cutoffs(entry: str | Path, release: str | None) -> dict[str, PostCutoff]:
+def entry_cutoffs(entry: str | Path, release: str | None,
+                  releases: str | os.PathLike | None = None) -> dict[str, PostCutoff]:
     """Each dated task's post-cutoff score of an entry on ``release``, found in the releases
-    folder (``MEDTEB_RELEASES_DIR``, else ``./releases``); {} when the entry is on no release,
-    the folder is absent, or :func:`entry_post_cutoff` finds nothing to split."""
+    folder (``releases``, else ``MEDTEB_RELEASES_DIR``, else ``./releases``:
+    :func:`medteb.release.manifest.releases_dir`); {} when the entry is on no release, the
+    folder is absent, or :func:`entry_post_cutoff` finds nothing to split."""
     from medteb.release.manifest import MANIFEST, releases_dir
 
     if release is None:
         return {}
-    folder = releases_dir(None) / release
+    folder = releases_dir(releases) / release
     if not (folder / MANIFEST).is_file():
         return {}
     found = {task: entry_post_cutoff(entry, folder, task) for task in DATED_TASKS

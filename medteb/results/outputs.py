@@ -19,17 +19,18 @@ from medteb._fileio import write_atomic
 DEFAULT_SITE = "site"
 
 
-def board_entries(results: str | os.PathLike) -> tuple[list, list[str]]:
+def board_entries(results: str | os.PathLike,
+                  releases: str | os.PathLike | None = None) -> tuple[list, list[str]]:
     """:func:`~medteb.results.layout.load_entries` with each entry's post-cutoff scores on its
     release (:func:`medteb.release.postcutoff.entry_cutoffs`; the release folder is looked up
-    in ``MEDTEB_RELEASES_DIR``, else ``./releases``)."""
+    in ``releases``, else ``MEDTEB_RELEASES_DIR``, else ``./releases``)."""
     from dataclasses import replace
 
     from medteb.release.postcutoff import entry_cutoffs
     from medteb.results.layout import load_entries
 
     entries, skipped = load_entries(results)
-    return [replace(e, post_cutoff=entry_cutoffs(Path(results) / e.folder, e.release))
+    return [replace(e, post_cutoff=entry_cutoffs(Path(results) / e.folder, e.release, releases))
             for e in entries], skipped
 
 
@@ -46,15 +47,17 @@ def _title(loaded: tuple[list, list[str]] | None) -> str:
 
 def leaderboard_files(results: str | os.PathLike, output: str | os.PathLike,
                       figure: bool = True, release: str | None = None,
-                      loaded: tuple[list, list[str]] | None = None
+                      loaded: tuple[list, list[str]] | None = None,
+                      releases: str | os.PathLike | None = None
                       ) -> tuple[dict[Path, bytes], list[str]]:
     """The bytes of ``leaderboard.md`` (and its figure) for a results folder, by path, and the
     notes on folders passed over; writes nothing. ``release``: the release shown (default: the
     latest with results); ``loaded``: entries and notes already read (a run folder's,
-    :func:`medteb.results.runboard.run_entries`) instead of ``results``'s."""
+    :func:`medteb.results.runboard.run_entries`) instead of ``results``'s; ``releases``: the
+    releases folder, for the Post-cutoff column (:func:`board_entries`)."""
     from medteb.results.leaderboard import FIGURE_NAME, Leaderboard
 
-    entries, skipped = board_entries(results) if loaded is None else loaded
+    entries, skipped = board_entries(results, releases) if loaded is None else loaded
     board = Leaderboard.from_entries(entries, figure=FIGURE_NAME if figure else None,
                                      release=release, title=_title(loaded))
     target = Path(output)
@@ -70,9 +73,10 @@ def leaderboard_files(results: str | os.PathLike, output: str | os.PathLike,
 
 def regenerate_leaderboard(results: str | os.PathLike, output: str | os.PathLike,
                            figure: bool = True, release: str | None = None,
-                           loaded: tuple[list, list[str]] | None = None) -> list[str]:
+                           loaded: tuple[list, list[str]] | None = None,
+                           releases: str | os.PathLike | None = None) -> list[str]:
     """Rewrite ``leaderboard.md`` (and its figure) from a results folder; return skip notes."""
-    files, skipped = leaderboard_files(results, output, figure, release, loaded)
+    files, skipped = leaderboard_files(results, output, figure, release, loaded, releases)
     for path, data in files.items():
         write_atomic(path, data)
     return skipped
@@ -80,7 +84,8 @@ def regenerate_leaderboard(results: str | os.PathLike, output: str | os.PathLike
 
 def site_files(results: str | os.PathLike, folder: str | os.PathLike,
                results_url: str | None = None, release: str | None = None,
-               loaded: tuple[list, list[str]] | None = None
+               loaded: tuple[list, list[str]] | None = None,
+               releases: str | os.PathLike | None = None
                ) -> tuple[dict[Path, bytes], list[str]]:
     """The bytes of the static site's files for a results folder, by path (the data files
     first, ``index.html`` last), and the notes on folders passed over; writes nothing.
@@ -91,10 +96,11 @@ def site_files(results: str | os.PathLike, folder: str | os.PathLike,
             ``file://`` in a clone and on a host serving the repository).
         release: the release shown (default: the latest with results).
         loaded: entries and notes already read (a run folder's) instead of ``results``'s.
+        releases: the releases folder, for the Post-cutoff column (:func:`board_entries`).
     """
     from medteb.results.site import SITE_FILES, build_site
 
-    entries, skipped = board_entries(results) if loaded is None else loaded
+    entries, skipped = board_entries(results, releases) if loaded is None else loaded
     target = Path(folder)
     if results_url is None:
         results_url = recorded_results_url(target) or Path(
@@ -106,13 +112,15 @@ def site_files(results: str | os.PathLike, folder: str | os.PathLike,
 
 def write_site(results: str | os.PathLike, folder: str | os.PathLike,
                results_url: str | None = None, release: str | None = None,
-               loaded: tuple[list, list[str]] | None = None) -> list[str]:
+               loaded: tuple[list, list[str]] | None = None,
+               releases: str | os.PathLike | None = None) -> list[str]:
     """Write the static site of a results folder into ``folder``; return the skip notes.
 
     Every file is written atomically; the data files first, ``index.html`` last. ``loaded``:
-    a run folder's entries and notes, shown as *not submitted*.
+    a run folder's entries and notes, shown as *not submitted*; ``releases``: the releases
+    folder, for the Post-cutoff column.
     """
-    files, skipped = site_files(results, folder, results_url, release, loaded)
+    files, skipped = site_files(results, folder, results_url, release, loaded, releases)
     Path(folder).mkdir(parents=True, exist_ok=True)
     for path, data in files.items():
         write_atomic(path, data)
@@ -129,11 +137,13 @@ def recorded_results_url(folder: Path) -> str | None:
 
 
 def derived_files(results: Path, leaderboard: str | Path, site: Path | None,
-                  figure: bool = True) -> dict[Path, bytes]:
+                  figure: bool = True,
+                  releases: str | os.PathLike | None = None) -> dict[Path, bytes]:
     """Every file ``medteb submit`` regenerates from ``results``, by path: ``leaderboard.md``
     and its figure, and the web site's files when ``site`` is a site folder to rebuild. They
-    are replaced in the same transaction as the results (:mod:`medteb.results.commit`)."""
-    files = leaderboard_files(results, leaderboard, figure)[0]
+    are replaced in the same transaction as the results (:mod:`medteb.results.commit`).
+    ``releases``: the releases folder, for the Post-cutoff column (:func:`board_entries`)."""
+    files = leaderboard_files(results, leaderboard, figure, releases=releases)[0]
     if site is not None:
-        files.update(site_files(results, site)[0])
+        files.update(site_files(results, site, releases=releases)[0])
     return files

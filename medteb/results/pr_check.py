@@ -106,11 +106,15 @@ def changed_paths(repo: Path, base: str) -> list[tuple[str, str]]:
 
 def check_pull_request(repo: str | Path, base: str,
                        predictions: Path | None = None,
-                       data_dir: str | None = None) -> PrCheckReport:
+                       data_dir: str | None = None,
+                       releases_dir: str | None = None) -> PrCheckReport:
     """Check ``HEAD`` of ``repo`` against ``base`` (see the module docstring).
 
     Args:
         predictions, data_dir: as ``medteb submit``'s, to recompute the scores.
+        releases_dir: as ``medteb submit``'s: the releases folder (default:
+            ``MEDTEB_RELEASES_DIR``, else ``./releases``) where an entry on a release finds it
+            (its data revision is checked against it) and the board its query dates.
 
     Raises:
         MedtebError: not a git repository, or ``base`` unknown.
@@ -147,8 +151,8 @@ def check_pull_request(repo: str | Path, base: str,
         root = Path(scratch)
         _extract_base(repo, base, root)
         site = root / "site" if (root / "site").is_dir() else None
-        entries = _resubmit(repo, root, sorted(new), predictions, data_dir, site, derive,
-                            problems)
+        entries = _resubmit(repo, root, sorted(new), predictions, data_dir, releases_dir, site,
+                            derive, problems)
         if entries is not None:
             expected = {f"results/{e}/{name}" for e in new for name in _listing(root, e)}
             expected |= {p.relative_to(root).as_posix() for p in _derived_paths(root)}
@@ -185,8 +189,8 @@ def _extract_base(repo: Path, base: str, root: Path) -> None:
 
 
 def _resubmit(repo: Path, root: Path, entries: list[str], predictions: Path | None,
-              data_dir: str | None, site: Path | None,
-              derive: Callable[[Path, Path, Path | None], dict[Path, bytes]],
+              data_dir: str | None, releases_dir: str | None, site: Path | None,
+              derive: Callable[..., dict[Path, bytes]],
               problems: list[str]) -> list[NewEntry] | None:
     """Submit each new entry into the base copy at ``root``; None when one is refused."""
     from medteb.results.commit import commit_submission
@@ -205,7 +209,8 @@ def _resubmit(repo: Path, root: Path, entries: list[str], predictions: Path | No
             setting=None if declared.setting == "sample" else declared.setting,
             training_datasets=None if declared.training_datasets is None
             else declared.training_datasets or ["none"],
-            predictions=predictions, data_dir=data_dir, declared=declared)
+            predictions=predictions, data_dir=data_dir, releases_dir=releases_dir,
+            declared=declared)
         try:
             plans.append(plan_submission(folder, root / "results", options))
         except SubmissionError as err:
@@ -215,7 +220,8 @@ def _resubmit(repo: Path, root: Path, entries: list[str], predictions: Path | No
     before = _board_tops(root / "results")
     for plan in plans:
         commit_submission(plan, root / "results",
-                          lambda: derive(root / "results", root / "leaderboard.md", site))
+                          lambda: derive(root / "results", root / "leaderboard.md", site,
+                                         releases=releases_dir))
     return _new_rows(root / "results", entries, before)
 
 

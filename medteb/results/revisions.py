@@ -56,7 +56,8 @@ def check_revisions(where: str, found: dict[str, str], sample: bool,
 
     A result on a release (``release-V-<hash>``) must carry the revision that the release
     folder of that version gives now (so a changed copy of the release is refused), and a
-    folder's MedTEB tasks must all be on one release.
+    folder's MedTEB tasks must all be on one release. A release that cannot be read for the
+    same reason (no such folder) is one problem, naming the tasks it stopped.
     """
     definitions = load_definitions()
     releases = {t: release_of_revision(r) for t, r in found.items() if t in NEW_TASKS}
@@ -65,6 +66,7 @@ def check_revisions(where: str, found: dict[str, str], sample: bool,
             f"{t} on {v or 'no release'}" for t, v in sorted(releases.items()))
             + "; run every MedTEB task on the same release (`medteb run --release V`)")
         return
+    unreadable: dict[str, list[str]] = {}  # a release's read error -> the tasks it stopped
     for task, revision in found.items():
         definition = definitions[task]
         if definition.kind == "mteb":
@@ -80,8 +82,8 @@ def check_revisions(where: str, found: dict[str, str], sample: bool,
         elif (version := releases.get(task)) is not None:
             try:
                 expected = load_task(task, f"release:{version}").metadata.revision
-            except LookupError as err:
-                problems.append(f"{where}/{task}.json: cannot read release {version}: {err}")
+            except LookupError as err:  # a missing release folder: one line for all tasks
+                unreadable.setdefault(f"cannot read release {version}: {err}", []).append(task)
                 continue
         elif definition.source.huggingface is None:
             problems.append(f"{where}/{task}.json: dataset revision {revision!r} cannot be "
@@ -94,3 +96,6 @@ def check_revisions(where: str, found: dict[str, str], sample: bool,
         if revision != expected:
             problems.append(f"{where}/{task}.json: dataset revision {revision!r} is not the "
                             f"task's current revision {expected!r}; re-run on the current data")
+    for message, tasks in unreadable.items():
+        problems.append(f"{where}/{tasks[0]}.json: {message}" if len(tasks) == 1 else
+                        f"{where} ({', '.join(f'{t}.json' for t in tasks)}): {message}")
