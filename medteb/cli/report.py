@@ -9,7 +9,9 @@ from medteb.benchmark.definitions import SETTINGS
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("report", help="analyses of results/ (the paper's tables)",
-                                   description="Reports computed from the results folder.")
+                                   description="Reports computed from the results folder "
+                                               "(the web page shows them too: "
+                                               "docs/leaderboard.md).")
     reports = parser.add_subparsers(title="reports", metavar="REPORT", required=True)
     corr = reports.add_parser(
         "correlation", help="Spearman rank correlation of CMedQA vs the new tasks (Table 2)",
