@@ -217,3 +217,23 @@ def test_readme_says_how_a_cpu_only_user_gets_the_cpu_torch() -> None:
     line = "pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu"
     assert line in readme and "on Linux is the CUDA build" in readme
     assert SpecifierSet("==2.13.0").contains("2.13.0+cpu")  # the README's pin keeps the CPU build
+
+
+def test_a_fresh_run_with_predictions_does_not_say_it_evaluates_again(tmp_path: Path) -> None:
+    """'no saved predictions ...: evaluating again' is said only of a cached result without
+    predictions (README: "evaluating again when a cached result has none"), not on a first run."""
+    from medteb.evaluation.runner import RunConfig, run
+
+    config = RunConfig(model="bm25-zh", tasks=["MedTEB-STS"], data_dir="sample",
+                       output_folder=tmp_path / "runs", prediction_folder=tmp_path / "preds",
+                       show_progress=False)
+    first: list[str] = []
+    run(config, on_progress=first.append)
+    assert not [m for m in first if "evaluating again" in m], first
+    (written,) = (tmp_path / "preds").glob("*/*/MedTEB-STS_predictions.json")
+    written.unlink()  # the result stays cached, its predictions are gone
+    again: list[str] = []
+    report = run(config, on_progress=again.append)
+    assert [m.strip() for m in again if "evaluating again" in m] == [
+        f"no saved predictions in {written.parent}: evaluating again to write them"]
+    assert written.is_file() and not report.outcomes[0].cached

@@ -6,8 +6,11 @@ import argparse
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("available-tasks", help="list the MedTEB tasks",
-                                   description="List the tasks of the MedTEB benchmark.")
+    parser = subparsers.add_parser(
+        "available-tasks", help="list the MedTEB tasks",
+        description="List the tasks of the MedTEB benchmark: type, main score and where the "
+                    "data comes from (a release, --data-dir DIR or the bundled sample; "
+                    "docs/data_format.md).")
     parser.set_defaults(func=_available_tasks)
 
 

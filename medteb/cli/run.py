@@ -64,8 +64,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                              "model (default: a fingerprint of its weights)")
     parser.add_argument("--overwrite-strategy", choices=OVERWRITE_STRATEGIES,
                         default="only-missing",
-                        help="as in mteb; 'only-missing' also recomputes a stored result whose "
-                             "data revision differs from the data now used")
+                        help="as in mteb (default only-missing); 'only-missing' also recomputes a "
+                             "stored result whose data revision differs from the data now used")
     parser.add_argument("--prediction-folder", default=None,
                         help="also save each task's ranked predictions here")
     parser.add_argument("-v", "--verbosity", type=int, choices=(0, 1, 2, 3), default=1,

@@ -27,7 +27,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
             "(device, CPU/GPU name, dtype, torch threads, versions, max length). Writes "
             "<output-folder>/<org__model>/<revision>/MedTEB-Speed.json next to the task results; "
             "`medteb submit` carries it to the leaderboard's QPS column (batch 32). Timings from "
-            "different hardware are not comparable; the leaderboard names the hardware."
+            "different hardware are not comparable; the leaderboard names the hardware. See "
+            "docs/efficiency.md."
         ),
     )
     parser.add_argument("-m", "--model", default=None,

@@ -43,7 +43,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--labels", default=None, metavar="DIR",
                         help="maintainers: score the MedTEB tasks of --predictions P (a run on "
                              "a hidden-label release) on the labels in DIR, the release's data "
-                             "with its labels, and file them marked 'scored on hidden labels' "
+                             "with its labels, and file them marked 'hidden labels' on the board "
                              "(see docs/maintaining.md)")
     parser.add_argument("--data-dir", default=None,
                         help="MedTEB data to recompute benchmark scores on (as `medteb run`)")

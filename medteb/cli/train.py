@@ -69,7 +69,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                            "document`): start at Stage I")
     pair.add_argument("--query-pooling", choices=("cls", "mean"), default="cls",
                       help="pooling of a plain transformers query model (default cls)")
-    pair.add_argument("--query-max-length", type=positive_int, default=512)
+    pair.add_argument("--query-max-length", type=positive_int, default=512,
+                      help="query tokens kept in training (default 512)")
     pair.add_argument("--query-template", default="{text}",
                       help="how queries are presented in training and evaluation (default "
                            "'{text}': no instruction)")
@@ -105,14 +106,16 @@ def _add_shared(parser: argparse.ArgumentParser, stages: tuple[tuple[str, str], 
     parser.add_argument("--lora-rank", type=positive_int, default=32, help="(default 32)")
     parser.add_argument("--lora-alpha", type=positive_int, default=64, help="(default 64)")
     parser.add_argument("--lora-dropout", type=float, default=0.05, help="(default 0.05)")
-    parser.add_argument("--document-max-length", type=positive_int, default=512)
+    parser.add_argument("--document-max-length", type=positive_int, default=512,
+                        help="document tokens kept in training (default 512)")
     parser.add_argument("--document-dtype", choices=("float32", "bfloat16", "float16"),
                         default="float32",
-                        help="document encoder weights' dtype (LoRA adapters stay float32)")
+                        help="document encoder weights' dtype (default float32; LoRA adapters "
+                             "stay float32)")
     parser.add_argument("--negatives-per-query", type=int, default=1,
                         help="hard negatives per query and step (default 1)")
     parser.add_argument("--learning-rate", type=float, default=1e-4,
-                        help="peak learning rate of every stage (paper Table 20: 1e-4)")
+                        help="peak learning rate of every stage (default 1e-4, as paper Table 20)")
     parser.add_argument("--epochs", type=positive_int, default=1, help="per stage (default 1)")
     parser.add_argument("--temperature", type=float, default=0.05,
                         help="InfoNCE τ (default 0.05)")
@@ -123,13 +126,16 @@ def _add_shared(parser: argparse.ArgumentParser, stages: tuple[tuple[str, str], 
         parser.add_argument(f"--{stage}-max-steps", type=positive_int, default=None,
                             help=f"stop {title} after this many steps (overrides --epochs)")
     parser.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp16"), default="auto",
-                        help="auto: bf16 (or fp16) on a GPU, fp32 on CPU")
-    parser.add_argument("--gradient-checkpointing", action="store_true")
+                        help="default auto: bf16 (or fp16) on a GPU, fp32 on CPU")
+    parser.add_argument("--gradient-checkpointing", action="store_true",
+                        help="recompute activations in the backward pass to save GPU memory "
+                             "(default off; the paper trains with it on)")
     parser.add_argument("--checkpoint-every", type=positive_int, default=500,
                         help="steps between checkpoints (default 500)")
     parser.add_argument("--log-every", type=positive_int, default=10,
                         help="steps between loss lines (default 10)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of initialisation, data order and dropout (default 0)")
     parser.add_argument("--device", type=device, default=None,
                         help="torch device (default: auto)")
     parser.add_argument("--no-resume", action="store_true",

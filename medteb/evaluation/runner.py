@@ -293,8 +293,10 @@ def _evaluate(model: Any, ready: Sequence[AbsTask], config: RunConfig,
         name = task.metadata.name
         on_progress(f"[{i}/{len(ready)}] {name} ({_data_label(task)})")
         strategy = _strategy_for(task, meta, cache, config.overwrite_strategy, on_progress)
-        if (predictions is not None and strategy == "only-missing"
+        path = cache.get_task_result_path(name, meta)
+        if (predictions is not None and strategy == "only-missing" and path.is_file()
                 and not (predictions / task.prediction_file_name).is_file()):
+            # a cached result without predictions: evaluate again (nothing to say when no result)
             on_progress(f"  no saved predictions in {predictions}: evaluating again to write them")
             strategy = "always"
         if not getattr(task, "labelled", True):  # a hidden-label release: predictions only
@@ -304,7 +306,6 @@ def _evaluate(model: Any, ready: Sequence[AbsTask], config: RunConfig,
                                          **predict_only(evaluated, task, predictions,
                                                         encode_kwargs, config.show_progress))
             continue
-        path = cache.get_task_result_path(name, meta)
         before = _stat(path)
         try:
             result = mteb.evaluate(

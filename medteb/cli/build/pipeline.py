@@ -32,17 +32,22 @@ def add_stage_parsers(stages: argparse._SubParsersAction) -> None:
                      "documents into <out>/queries.jsonl and <out>/corpus.jsonl", _prepare)
     p.add_argument("--queries", help="raw queries: .jsonl, .csv or .txt (one per line)")
     p.add_argument("--documents", help="raw documents: .jsonl, .csv or .txt")
-    p.add_argument("--query-field", default="text", help="JSONL key / CSV column of queries")
-    p.add_argument("--document-field", default="text", help="JSONL key / CSV column of documents")
+    p.add_argument("--query-field", default="text",
+                   help="JSONL key / CSV column of queries (default: text)")
+    p.add_argument("--document-field", default="text",
+                   help="JSONL key / CSV column of documents (default: text)")
     p.add_argument("--title-field", default=None, help="CSV column with document titles")
     p.add_argument("--id-field", default=None, help="key / column with ids to keep")
     p.add_argument("--date-field", default=None,
                    help="key / column with the date each query was asked or collected "
                         "(YYYY-MM-DD), kept as the query's date (docs/data_format.md)")
-    p.add_argument("--encoding", default="utf-8", help="input encoding, e.g. gb18030")
+    p.add_argument("--encoding", default="utf-8",
+                   help="input encoding (default utf-8), e.g. gb18030")
     p.add_argument("--limit", type=int, default=None, help="read only the first N records")
-    p.add_argument("--min-query-chars", type=int, default=4)
-    p.add_argument("--min-document-chars", type=int, default=10)
+    p.add_argument("--min-query-chars", type=int, default=4,
+                   help="drop queries shorter than this, after cleaning (default 4)")
+    p.add_argument("--min-document-chars", type=int, default=10,
+                   help="drop documents shorter than this, after cleaning (default 10)")
     p.add_argument("--out", required=True, help="work folder to write")
 
     p = stage_parser(stages, "diversify", "drop near-duplicate queries and documents "
@@ -60,7 +65,8 @@ def add_stage_parsers(stages: argparse._SubParsersAction) -> None:
     p.add_argument("--document-seed", default=None,
                    help="JSONL of existing documents to seed the index with (the paper seeds "
                         "5,000 documents)")
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--batch-size", type=int, default=32,
+                   help="texts per encoding batch of the embedder (default 32)")
 
     p = stage_parser(stages, "pool", "pool each query's top-K documents from several "
                      "retrievers into <work>/pool.jsonl (Appendix B)", _pool)
@@ -71,7 +77,8 @@ def add_stage_parsers(stages: argparse._SubParsersAction) -> None:
     p.add_argument("--min-score", type=float, default=None,
                    help="keep only candidates scoring above this (e.g. 0 with bm25-zh: drops "
                         "documents sharing no term with the query); default: keep the top K")
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--batch-size", type=int, default=32,
+                   help="texts per encoding batch of a dense retriever (default 32)")
     p.add_argument("--document-store", default=None,
                    help="with --ray: where dense retrievers' document vectors are kept "
                         "(default: <work>/document_store); a rerun re-uses them")
@@ -81,7 +88,9 @@ def add_stage_parsers(stages: argparse._SubParsersAction) -> None:
                      "and vote; resumable", _judge)
     p.add_argument("--in", dest="work", required=True, help="work folder (with pool.jsonl)")
     judge_flags(p)
-    p.add_argument("--passages-per-request", type=int, default=10)
+    p.add_argument("--passages-per-request", type=int, default=10,
+                   help="passages a judge rates in one call (default 10; changing it changes "
+                        "the stored answers' keys)")
     p.add_argument("--relevant", nargs="+", default=["S", "A"], help="default: S A")
     p.add_argument("--irrelevant", nargs="+", default=["B", "C", "D"], help="default: B C D")
 
@@ -89,9 +98,12 @@ def add_stage_parsers(stages: argparse._SubParsersAction) -> None:
                      "datasheet that `medteb run --data-dir` evaluates", _export)
     p.add_argument("--in", dest="work", required=True, help="work folder (with judgments.jsonl)")
     p.add_argument("--out", required=True, help="data directory to write (--data-dir)")
-    p.add_argument("--positives", type=int, default=5, help="rerank positives per query")
-    p.add_argument("--negatives", type=int, default=20, help="rerank negatives per query")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--positives", type=int, default=5,
+                   help="rerank positives per query (default 5)")
+    p.add_argument("--negatives", type=int, default=20,
+                   help="rerank negatives per query (default 20)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of the rerank candidates' sampling (default 0)")
     p.add_argument("--allow-incomplete", action="store_true",
                    help="export even though some judge calls are pending or failed: their "
                         "pairs are dropped, and the datasheet records how many")

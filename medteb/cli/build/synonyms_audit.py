@@ -39,19 +39,22 @@ def add_stage_parsers(stages: argparse._SubParsersAction) -> None:
     judge_flags(p)
     p.add_argument("--generator", default=None,
                    help="name of the judge to generate with (default: the first)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of the kind of pair sampled per query (default 0)")
 
     p = stage_parser(stages, "audit", "re-judge a retriever's top-k documents on a local "
                      "retrieval task and report false positives / negatives (Table 13)",
                      _audit)
     p.add_argument("--task-dir", required=True,
                    help="a task folder in the data format, e.g. DIR/MedTEB-Retrieval")
-    p.add_argument("--split", default="test")
+    p.add_argument("--split", default="test", help="the qrels split audited (default: test)")
     p.add_argument("-r", "--retriever", required=True, help="any model `medteb run` accepts")
-    p.add_argument("-k", "--top-k", type=int, default=50)
+    p.add_argument("-k", "--top-k", type=int, default=50,
+                   help="documents re-judged per query (default 50)")
     p.add_argument("--work", required=True, help="folder for the store and the audit report")
     judge_flags(p)
-    p.add_argument("--passages-per-request", type=int, default=10)
+    p.add_argument("--passages-per-request", type=int, default=10,
+                   help="passages a judge rates in one call (default 10)")
 
 
 def _cdn(args: argparse.Namespace) -> int:
