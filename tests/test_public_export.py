@@ -55,5 +55,20 @@ def test_label_free_data_exports_only_as_public(tmp_path: Path,
                  str(tmp_path / "b"), "--public-only"]) == 0
     a, b = _tables(tmp_path / "a"), _tables(tmp_path / "b")
     assert a == b and a  # the same publishable part, from the labels or from the public data
-    for name in a:
+    files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*")
+                   if p.is_file())
+    assert {f.name for f in files} >= {"README.md", "medteb_export.json"}
+    for name in files:  # the card and record too: they name the public data's own hash
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+    revision = json.loads((tmp_path / "a" / "MedTEB-STS" / "medteb_export.json").read_text())[
+        "source_revision"]
+    assert revision.startswith("public-")
+    sts = public / "MedTEB-STS" / "sts" / "test.jsonl"  # other public data: another hash
+    lines = sts.read_text(encoding="utf-8").splitlines()
+    first = json.loads(lines[0])
+    sts.write_text("\n".join([json.dumps({**first, "sentence1": first["sentence1"] + "。"},
+                                          ensure_ascii=False), *lines[1:]]) + "\n",
+                   encoding="utf-8")
+    assert main([*argv, "--out", str(tmp_path / "c"), "--public-only"]) == 0
+    other = json.loads((tmp_path / "c" / "MedTEB-STS" / "medteb_export.json").read_text())
+    assert other["source_revision"].startswith("public-") and other["source_revision"] != revision

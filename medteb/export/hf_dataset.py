@@ -148,7 +148,7 @@ def dataset_card(definition: TaskDefinition, configs: Sequence[str], splits: Seq
 
 def _export_task(definition: TaskDefinition, source_folder: Path, target: Path,
                  public_only: bool = False) -> ExportedTask:
-    from medteb.export.public import PUBLIC_NOTE, has_labels, without_labels
+    from medteb.export.public import PUBLIC_NOTE, has_labels, public_revision, without_labels
 
     splits = list(definition.metadata["eval_splits"])
     build: Callable = _sts_tables if definition.type == "STS" else _retrieval_tables
@@ -156,8 +156,10 @@ def _export_task(definition: TaskDefinition, source_folder: Path, target: Path,
     if not public_only and not all(has_labels(t) for t, _ in per_split.values()):
         raise ExportError(f"{definition.name}: {source_folder} has no labels (the public part "
                           "of a hidden-label release); export it with --public-only")
-    if public_only:  # a hidden-label release: no label leaves the maintainer's folder
-        per_split = {s: (without_labels(t), rev) for s, (t, rev) in per_split.items()}
+    if public_only:  # a hidden-label release: no label leaves the maintainer's folder; the
+        # revision is the public tables' own hash, the same from the labels or the public folder
+        per_split = {s: (without_labels(t), "") for s, (t, _) in per_split.items()}
+        per_split = {s: (t, public_revision(t)) for s, (t, _) in per_split.items()}
     revision = "-".join(rev for _, rev in per_split.values())
     configs = list(next(iter(per_split.values()))[0])
     rows = {_config_name(name): sum(len(t[name][0]) for t, _ in per_split.values())

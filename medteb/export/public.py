@@ -7,6 +7,8 @@ out of every split. What remains loads as label-free data (docs/data_format.md, 
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 #: tables and columns that carry labels
@@ -34,3 +36,13 @@ def has_labels(tables: dict[str, tuple[list[dict[str, Any]], dict[str, Any]]]) -
     if "qrels" in tables:
         return bool(tables["qrels"][0])
     return all("score" in row for row in tables.get("data", ([], {}))[0])
+
+
+def public_revision(tables: dict[str, tuple[list[dict[str, Any]], dict[str, Any]]]) -> str:
+    """``public-<16 hex>``: a hash of one split's label-free tables (rows and column types), so
+    that the published card names the public data itself; the labels' hash would name a folder
+    no participant holds."""
+    text = json.dumps({name: [rows, {k: str(v) for k, v in columns.items()}]
+                       for name, (rows, columns) in sorted(tables.items())},
+                      sort_keys=True, ensure_ascii=False, default=str)
+    return "public-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
