@@ -269,3 +269,25 @@ def test_the_page_matrix_is_medteb_compares_test(tmp_path: Path) -> None:
             assert cells[j, i][0] == cells[i, j][0]
             assert cells[i, j][1] == expected.wins / expected.n
             assert cells[j, i][1] == expected.losses / expected.n
+
+
+def test_a_board_without_any_avg_says_it_ranks_nobody() -> None:
+    """A sample board (no CMedQA, so no Avg) has intervals but no rank intervals: its footnote
+    says so instead of 'among the 0 entries'."""
+    from medteb.results.board_stats import stats_footnotes
+
+    entries, _ = load_entries(FIXTURES / "results")
+    rows = [{t: q for t, q in entry_per_query(e).items() if t not in TASKS[:2]}
+            for e in entries if e.setting == "zero-shot"]
+    rows = [r for r in rows if r]
+    columns = dict(zip(TASKS, ("CMedQA-v1", "CMedQA-v2", "Retrieval", "Rerank", "STS"),
+                       strict=True))
+    unranked = board_stats(rows, columns, resamples=200)
+    assert unranked.ci and unranked.ranked == 0
+    note = dict(stats_footnotes(unranked, len(rows)))["[lo, hi]"]
+    assert "among the 0 entries" not in note
+    assert note.endswith("Rank 95%: none here, since no entry with per-query data has all five "
+                         "tasks (an Avg).")
+    ranked = board_stats([entry_per_query(e) for e in entries if e.setting == "zero-shot"
+                          and entry_per_query(e)], columns, resamples=200)
+    assert f"among the {ranked.ranked} entries" in dict(stats_footnotes(ranked, 2))["[lo, hi]"]

@@ -168,14 +168,16 @@ def stats_footnotes(stats: BoardStats | None, n_rows: int) -> list[tuple[str, st
     without = sum(stats is None or not stats.has_data(i) for i in range(n_rows))
     notes = []
     if stats is not None:
+        rank = ("Rank 95%: 95% interval of the rank by Avg among the "
+                f"{stats.ranked} entries with per-query data on the same data (resampled "
+                "jointly); ≈: statistically indistinguishable from the first of them (the 95% "
+                "interval of the difference of their Avg contains 0)." if stats.ranked else
+                "Rank 95%: none here, since no entry with per-query data has all five tasks "
+                "(an Avg).")
         notes.append(("[lo, hi]", f"95% bootstrap confidence interval of the score "
                                  f"({stats.resamples:,} resamples of the queries, or STS pairs, "
                                  f"seed {stats.seed}; an average's tasks resampled "
-                                 "independently). Rank 95%: 95% interval of the rank by Avg "
-                                 f"among the {stats.ranked} entries with per-query data on the "
-                                 "same data (resampled jointly); ≈: statistically "
-                                 "indistinguishable from the first of them (the 95% interval "
-                                 "of the difference of their Avg contains 0)."))
+                                 f"independently). {rank}"))
     why = ("(numbers copied from a publication, or submitted without --predictions): shown "
            "without intervals, never marked tied with or separated from the first.")
     if without == n_rows:
