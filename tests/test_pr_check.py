@@ -140,7 +140,8 @@ def test_a_hand_edited_leaderboard_or_score_is_caught(repo: Path, run_folder: Pa
 
 def test_no_new_entry_and_unknown_base(repo: Path, capsys: pytest.CaptureFixture) -> None:
     assert main(["submit", "--check", "main"]) == 1
-    assert "medteb: no new entry under results/" in capsys.readouterr().err
+    assert "medteb: no new entry or reproduction record under results/" in \
+        capsys.readouterr().err
     assert main(["submit", "--check", "no-such-ref"]) == 2
     assert "git rev-parse --verify no-such-ref^{commit} failed" in capsys.readouterr().err
     assert main(["submit"]) == 2
@@ -255,3 +256,49 @@ def test_a_release_entry_is_checked_against_the_releases_dir(
         "MEDTEB_RELEASES_DIR, else ./releases)\n")
     monkeypatch.setenv("MEDTEB_RELEASES_DIR", str(releases))  # what CI may set instead
     assert main(["submit", "--check", "main"]) == 0
+
+
+def _record(date: str, difference: float) -> dict:
+    return {"date": date, "hardware": {"cpu_count": 2, "machine": "x86_64", "gpus": []},
+            "versions": {"medteb": "0"}, "max_difference": difference,
+            "tasks": ["MedTEB-STS"]}
+
+
+def test_a_reproduction_record_of_an_existing_entry(repo: Path,
+                                                    capsys: pytest.CaptureFixture) -> None:
+    """`medteb reproduce` appends to an existing entry's reproductions.yaml; a pull request
+    carrying it (and the board regenerated) passes, a forged or rewritten record does not."""
+    import yaml
+
+    from medteb.results.outputs import regenerate_leaderboard
+
+    entry = sorted(p for p in (repo / "results").glob("*/*") if p.is_dir())[0]
+    records = entry / "reproductions.yaml"
+    records.write_text(yaml.safe_dump([_record("2026-12-01T10:00:00", 0.0004)]))
+    _commit(repo)
+    capsys.readouterr()
+    assert main(["submit", "--check", "main"]) == 1  # the board was not regenerated
+    assert capsys.readouterr().err == "medteb: leaderboard.md: differs from what `medteb " \
+                                      "submit` writes (edited by hand?)\n"
+    regenerate_leaderboard(repo / "results", repo / "leaderboard.md")
+    assert "✓ 2026-12-01, CPU (2 cores, x86_64)" in (repo / "leaderboard.md").read_text()
+    _commit(repo)
+    assert main(["submit", "--check", "main"]) == 0
+    assert "passed" in capsys.readouterr().out
+    _git(repo, "checkout", "-qb", "pr2")
+    _git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "branch", "-f", "main", "HEAD")
+    records.write_text(yaml.safe_dump([_record("2026-11-30T10:00:00", 0.0004),
+                                       _record("2026-12-02T10:00:00", 0.02)]))
+    regenerate_leaderboard(repo / "results", repo / "leaderboard.md")
+    _commit(repo)
+    assert main(["submit", "--check", "main"]) == 1
+    err = capsys.readouterr().err.splitlines()
+    where = records.relative_to(repo).as_posix()
+    assert err == [f"medteb: {where}: record 2 differs by 0.02 > 0.001: not a reproduction "
+                   "(medteb reproduce records none)",
+                   f"medteb: {where}: changes or removes earlier records (records are only "
+                   "appended)"]
+    records.write_text("- date: [\n")
+    _commit(repo)
+    assert main(["submit", "--check", "main"]) == 1
+    assert f"medteb: {where}: not a valid reproductions file" in capsys.readouterr().err

@@ -5,8 +5,10 @@ files ``medteb submit`` regenerates from them (``leaderboard.md`` and its figure
 :func:`check_pull_request` compares the checkout's ``HEAD`` with ``BASE`` (a git ref):
 
 1. every changed path is classified: a file of a new entry (name allowed, at most
-   :data:`MAX_FILE_BYTES`), a regenerated file, or a problem (an edited or removed existing
-   entry, an unexpected file, a change outside ``results/``, ``leaderboard.*`` and ``site/``);
+   :data:`MAX_FILE_BYTES`), a regenerated file, an existing entry's added or extended
+   ``reproductions.yaml`` (valid, matches only, earlier records unchanged), or a problem (an
+   edited or removed existing entry, an unexpected file, a change outside ``results/``,
+   ``leaderboard.*`` and ``site/``);
 2. ``BASE``'s ``results/``, leaderboard and site are extracted to a scratch folder, and each
    new entry is submitted there again with :func:`medteb.results.submit.plan_submission`
    (schema, settings, revisions; scores recomputed when ``predictions`` is given, else an
@@ -31,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from medteb.errors import MedtebError, SubmissionError
+from medteb.results.reproductions import REPRODUCTIONS_FILE as REPRODUCTIONS
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 #: the files of an entry besides its ``<TaskName>.json`` results
@@ -125,6 +128,8 @@ def check_pull_request(repo: str | Path, base: str,
     _git(repo, "rev-parse", "--verify", f"{base}^{{commit}}")
     problems: list[str] = []
     new: dict[str, list[str]] = {}
+    reproduced: list[str] = []  # existing entries whose reproductions.yaml the PR extends
+    refused: list[str] = []  # ... with a reproductions.yaml that fails its check
     touched: list[str] = []
     for status, path in changed_paths(repo, base):
         parts = path.split("/")
@@ -133,6 +138,12 @@ def check_pull_request(repo: str | Path, base: str,
             if len(parts) != 4:
                 problems.append(f"{path}: unexpected file (results/ holds "
                                 "<org__model>/<revision>/<file>)")
+            elif parts[3] == REPRODUCTIONS and status in "AM" and _exists(
+                    repo, base, f"results/{entry}"):  # a maintainer's `medteb reproduce` record
+                if _check_reproductions(repo, base, path, problems):
+                    reproduced.append(entry)
+                else:
+                    refused.append(entry)
             elif _exists(repo, base, f"results/{entry}"):
                 problems.append(f"{path}: {_STATUS.get(status, 'changes')} the existing entry "
                                 f"{entry} (a submission only adds new entries)")
@@ -144,15 +155,25 @@ def check_pull_request(repo: str | Path, base: str,
         else:
             problems.append(f"{path}: changed outside results/, leaderboard.* and site/ (a "
                             "submission changes nothing else)")
-    if not new:
-        problems.append("no new entry under results/")
+    if not new and not reproduced:
+        if not refused:
+            problems.append("no new entry or reproduction record under results/")
         return PrCheckReport(base, (), tuple(problems))
     with tempfile.TemporaryDirectory(prefix="medteb-check-") as scratch:
         root = Path(scratch)
         _extract_base(repo, base, root)
         site = root / "site" if (root / "site").is_dir() else None
-        entries = _resubmit(repo, root, sorted(new), predictions, data_dir, releases_dir, site,
-                            derive, problems)
+        for entry in reproduced:  # the board shows them: regenerated files must include them
+            path = f"results/{entry}/{REPRODUCTIONS}"
+            (root / path).write_bytes((repo / path).read_bytes())
+        if new:
+            entries = _resubmit(repo, root, sorted(new), predictions, data_dir, releases_dir,
+                                site, derive, problems)
+        else:
+            entries = []
+            for path, data in derive(root / "results", root / "leaderboard.md", site,
+                                     releases=releases_dir).items():
+                path.write_bytes(data)
         if entries is not None:
             expected = {f"results/{e}/{name}" for e in new for name in _listing(root, e)}
             expected |= {p.relative_to(root).as_posix() for p in _derived_paths(root)}
@@ -160,6 +181,35 @@ def check_pull_request(repo: str | Path, base: str,
                                | set(touched)):
                 _compare(repo / path, root / path, path, problems)
     return PrCheckReport(base, tuple(entries or ()), tuple(problems))
+
+
+def _check_reproductions(repo: Path, base: str, path: str, problems: list[str]) -> bool:
+    """Whether a ``reproductions.yaml`` added to or extended in an existing entry is valid,
+    every record a match (``medteb reproduce`` records only those), earlier records kept as
+    they were; a problem line for each way it is not."""
+    import yaml
+
+    from medteb.errors import ResultsError
+    from medteb.results.reproduce import TOLERANCE
+    from medteb.results.reproductions import read_reproductions
+
+    start = len(problems)
+    try:
+        records = read_reproductions((repo / path).parent)
+    except ResultsError as err:
+        problems.append(str(err).replace(str(repo) + "/", ""))
+        return False
+    for i, record in enumerate(records, start=1):
+        if not record.max_difference <= TOLERANCE:
+            problems.append(f"{path}: record {i} differs by {record.max_difference} > "
+                            f"{TOLERANCE}: not a reproduction (medteb reproduce records none)")
+    if _exists(repo, base, path):
+        before = yaml.safe_load(_git(repo, "show", f"{base}:{path}").decode("utf-8")) or []
+        now = yaml.safe_load((repo / path).read_text(encoding="utf-8"))
+        if now[:len(before)] != before:
+            problems.append(f"{path}: changes or removes earlier records (records are only "
+                            "appended)")
+    return len(problems) == start
 
 
 def _exists(repo: Path, base: str, path: str) -> bool:
@@ -172,8 +222,8 @@ def _check_added(file: Path, path: str, problems: list[str]) -> None:
     name = file.name
     if name not in ENTRY_FILES and not (name.endswith((".json", PER_QUERY))
                                         and "/" not in name):
-        problems.append(f"{path}: unexpected file (an entry holds <TaskName>.json and "
-                        f"{', '.join(ENTRY_FILES)})")
+        problems.append(f"{path}: unexpected file (an entry holds <TaskName>.json, "
+                        f"<TaskName>{PER_QUERY} and {', '.join(ENTRY_FILES)})")
     elif file.is_file() and file.stat().st_size > MAX_FILE_BYTES:
         problems.append(f"{path}: {file.stat().st_size / 2**20:.1f} MB, over the "
                         f"{MAX_FILE_BYTES // 2**20} MB limit")
