@@ -146,3 +146,7 @@ def test_prediction_folder_shapes(tmp_path: Path) -> None:
                                            "org__m/r1, org__m/r2"):
         prediction_files(tmp_path)
     assert list(prediction_files(tmp_path / "org__m" / "r2")) == ["MedTEB-STS"]
+    with pytest.raises(ScoringError, match="several model revisions; give one of: r1, r2"):
+        prediction_files(tmp_path / "org__m")  # a model's folder
+    shutil.rmtree(tmp_path / "org__m" / "r1")
+    assert prediction_files(tmp_path / "org__m") == prediction_files(tmp_path / "org__m" / "r2")

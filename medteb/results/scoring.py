@@ -77,7 +77,8 @@ class ScoreReport:
 
 def prediction_files(folder: str | os.PathLike) -> dict[str, Path]:
     """One model's saved predictions, by task: ``folder`` holds ``<Task>_predictions.json``
-    itself, or is a ``--prediction-folder`` with exactly one ``<org__model>/<revision>``.
+    itself, or is a model's folder with one ``<revision>``, or a ``--prediction-folder`` with
+    exactly one ``<org__model>/<revision>`` (as ``medteb compare`` accepts them).
 
     Raises:
         ScoringError: no predictions, or those of several model revisions.
@@ -85,11 +86,12 @@ def prediction_files(folder: str | os.PathLike) -> dict[str, Path]:
     root = Path(folder)
     if not root.is_dir():
         raise ScoringError(str(root), ["not a folder (give a run's --prediction-folder)"])
-    files = sorted(root.glob(f"*{PREDICTIONS_SUFFIX}")) or sorted(
-        root.glob(f"*/*/*{PREDICTIONS_SUFFIX}"))
+    files: list[Path] = []
+    for depth in ("", "*/", "*/*/"):  # the model revision's folder, its model's, the root
+        files = files or sorted(root.glob(f"{depth}*{PREDICTIONS_SUFFIX}"))
     parents = sorted({p.parent for p in files})
     if not files:
-        raise ScoringError(str(root), [f"no *{PREDICTIONS_SUFFIX} here or in "
+        raise ScoringError(str(root), [f"no *{PREDICTIONS_SUFFIX} here, nor in <revision>/ or "
                                        "<org__model>/<revision>/ folders below it"])
     if len(parents) > 1:
         raise ScoringError(str(root), [
