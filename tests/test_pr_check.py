@@ -71,7 +71,12 @@ def test_a_good_submission_passes(repo: Path, run_folder: Path,
     assert main(["submit", "--check", "main", "--predictions", str(run_folder / "preds")]) == 0
     out = capsys.readouterr().out
     assert "**MedTEB submission check** against `main`: passed" in out
-    assert "| sample | medteb/bm25-zh (new) | – | – | – | 55.81 |" in out
+    found = re.search(r"\| sample \| medteb/bm25-zh \(new\) \| – \| – \| – \| – \| "
+                      r"(55\.81 \[\d+\.\d\d, \d+\.\d\d\]) \|", out)
+    assert found, out  # the New-task avg with the interval the board shows for it
+    (line,) = [r for r in (repo / "leaderboard.md").read_text().splitlines()
+               if "medteb/bm25-zh" in r]
+    assert found[1] in line
 
 
 def test_every_problem_of_a_bad_submission_one_line_each(

@@ -73,23 +73,34 @@ class PrCheckReport:
     def to_markdown(self) -> str:
         """The pull request comment: the verdict, problems, new entries beside the top."""
         lines = [f"**MedTEB submission check** against `{self.base}`: "
-                 + ("passed" if self.ok else f"{len(self.problems)} problem(s)"), ""]
-        lines += [f"- {p}" for p in self.problems]
+                 + ("passed" if self.ok else f"{len(self.problems)} problem(s)")]
+        if self.problems:
+            lines += ["", *(f"- {p}" for p in self.problems)]
         if self.entries:
-            lines += ["", "| Board | Model | Rank | Avg | CMedQA avg | New-task avg |",
-                      "|---|---|---:|---:|---:|---:|"]
+            lines += ["", "| Board | Model | Rank | Rank 95% | Avg | CMedQA avg | New-task avg |",
+                      "|---|---|---:|---:|---:|---:|---:|"]
             for e in self.entries:
                 for label, row in (("new", e.row), ("current top", e.top)):
                     if row is not None:
+                        span = row.get("rank_interval")
                         lines.append(f"| {e.setting} | {row['model']} ({label}) | "
                                      f"{row['rank'] or '–'} | "
-                                     + " | ".join(_pct(row.get(k)) for k in
+                                     f"{'–' if not span else '–'.join(map(str, span))} | "
+                                     + " | ".join(_pct(row, k) for k in
                                                   ("Avg", "CMedQA avg", "New-task avg")) + " |")
+            if any(row and row.get("ci") for e in self.entries for row in (e.row, e.top)):
+                lines += ["", "[lo, hi]: 95% bootstrap interval, from the entries' per-query "
+                              "files (as on the board)."]
         return "\n".join(lines) + "\n"
 
 
-def _pct(value: float | None) -> str:
-    return "–" if value is None else f"{value:.2f}"
+def _pct(row: dict[str, Any], column: str) -> str:
+    """A score of the comment's table, with its 95% interval where the board has one."""
+    value = row.get(column)
+    if value is None:
+        return "–"
+    interval = (row.get("ci") or {}).get(column)
+    return f"{value:.2f}" + ("" if not interval else f" [{interval[0]:.2f}, {interval[1]:.2f}]")
 
 
 def _git(repo: Path, *args: str) -> bytes:
@@ -275,27 +286,24 @@ def _resubmit(repo: Path, root: Path, entries: list[str], predictions: Path | No
     return _new_rows(root / "results", entries, before)
 
 
-def _board_tops(results: Path) -> dict[str, dict[str, Any] | None]:
+def _boards(results: Path) -> dict[str, list[dict[str, Any]]]:
+    """Each board's rows as ``leaderboard.json`` holds them: scores with their intervals and
+    rank intervals (the board's own statistics)."""
     from medteb.results.layout import load_entries
     from medteb.results.leaderboard import Leaderboard
 
-    board = Leaderboard.from_entries(load_entries(results)[0], figure=None)
-    return {b.setting: (b.rows[0].to_dict(b.ranks()[0]) if b.rows else None)
-            for b in board.boards}
+    return Leaderboard.from_entries(load_entries(results)[0], figure=None).to_dict()
+
+
+def _board_tops(results: Path) -> dict[str, dict[str, Any] | None]:
+    return {setting: rows[0] if rows else None for setting, rows in _boards(results).items()}
 
 
 def _new_rows(results: Path, entries: list[str],
               tops: dict[str, dict[str, Any] | None]) -> list[NewEntry]:
-    from medteb.results.layout import load_entries
-    from medteb.results.leaderboard import Leaderboard
-
-    board = Leaderboard.from_entries(load_entries(results)[0], figure=None)
-    rows = []
-    for b in board.boards:
-        for row, rank in zip(b.rows, b.ranks(), strict=True):
-            if row.folder in entries:
-                rows.append(NewEntry(row.folder, b.setting, row.to_dict(rank), tops[b.setting]))
-    return rows
+    return [NewEntry(row["folder"], setting, row, tops.get(setting))
+            for setting, rows in _boards(results).items() for row in rows
+            if row["folder"] in entries]
 
 
 def _listing(root: Path, entry: str) -> list[str]:
