@@ -263,3 +263,37 @@ def test_flag_and_input_mistakes(repo: Path, hidden_run: Path, tmp_path: Path,
         shutil.copy2(run / "CMedQAv1-reranking.json", run / f"{task}.json")
     assert main(["submit", str(full), *_flags(hidden_run)]) == 1
     assert "no MedTEB task is predicted without a result" in capsys.readouterr().err
+
+
+def test_a_result_on_label_free_data_is_refused(repo: Path, hidden_run: Path, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture) -> None:
+    """A result in PATH for a task whose release hides its labels cannot come from a run (it
+    would be a made-up score): with --labels it wins over the predictions and must be refused,
+    as in a plain (unverified) submission, with one line and nothing written."""
+    import yaml
+
+    before = _files(repo)
+    runs = tmp_path / "runs"
+    shutil.copytree(hidden_run / "runs", runs)
+    (run,) = runs.glob("*/*")
+    (model,) = (hidden_run / "preds").glob("*/*")
+    recorded = yaml.safe_load((model / "run_manifest.yaml").read_text())["tasks"]
+    for task in TASKS:
+        result = json.loads((run / "CMedQAv1-reranking.json").read_text())
+        result.update(dataset_revision=recorded[task]["data_revision"], task_name=task)
+        (run / f"{task}.json").write_text(json.dumps(result))
+    retrieval = (run / "MedTEB-Retrieval.json").read_bytes()
+    (run / "MedTEB-Retrieval.json").unlink()  # still hidden: scored on the labels
+    capsys.readouterr()
+    assert main(["submit", str(runs), *_flags(hidden_run)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("hides") == 2, err
+    assert "/MedTEB-STS.json: release 2027.1 hides MedTEB-STS's labels, so no run can score " \
+           "it: hand in the predictions for the maintainer to score" in err
+    assert "MedTEB-Retrieval" not in err and "Traceback" not in err
+    (run / "MedTEB-Retrieval.json").write_bytes(retrieval)
+    plain = ["--releases-dir", str(hidden_run / "releases"), "--setting", "zero-shot",
+             "--training-data", "none"]
+    assert main(["submit", str(runs), *plain]) == 1
+    assert capsys.readouterr().err.count("hides") == 3
+    assert _files(repo) == before

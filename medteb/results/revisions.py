@@ -8,7 +8,7 @@ sample, the sample's ``sample-<hash>``. Results on the sample are filed under th
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from medteb.benchmark.data.sources import is_sample_revision, release_of_revision
@@ -45,7 +45,8 @@ def sample_apart(where: str, revision: str, found: dict[str, str], sample: bool,
 
 
 def check_revisions(where: str, found: dict[str, str], sample: bool,
-                    load_task: Callable[[str, str], Any], problems: list[str]) -> None:
+                    load_task: Callable[[str, str], Any], problems: list[str],
+                    hidden: Collection[str] = ()) -> None:
     """Add a problem for each result whose dataset revision is not the task's current one.
 
     Args:
@@ -53,6 +54,8 @@ def check_revisions(where: str, found: dict[str, str], sample: bool,
         sample: the results were computed on the bundled sample.
         load_task: (task name, 'sample' or 'release:V') -> the task with its data loaded;
             raises LookupError.
+        hidden: the tasks the maintainer scored on hidden labels (``hidden_labels``); any
+            other result on a release's label-free data is refused: no run can score it.
 
     A result on a release (``release-V-<hash>``) must carry the revision that the release
     folder of that version gives now (so a changed copy of the release is refused), and a
@@ -81,9 +84,17 @@ def check_revisions(where: str, found: dict[str, str], sample: bool,
                 continue
         elif (version := releases.get(task)) is not None:
             try:
-                expected = load_task(task, f"release:{version}").metadata.revision
+                public = load_task(task, f"release:{version}")
             except LookupError as err:  # a missing release folder: one line for all tasks
                 unreadable.setdefault(f"cannot read release {version}: {err}", []).append(task)
+                continue
+            expected = public.metadata.revision
+            if revision == expected and task not in hidden and \
+                    getattr(public, "labelled", True) is False:
+                problems.append(f"{where}/{task}.json: release {version} hides {task}'s "
+                                "labels, so no run can score it: hand in the predictions for "
+                                "the maintainer to score (`medteb submit --labels`, "
+                                "docs/maintaining.md)")
                 continue
         elif definition.source.huggingface is None:
             problems.append(f"{where}/{task}.json: dataset revision {revision!r} cannot be "

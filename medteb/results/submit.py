@@ -219,7 +219,9 @@ def _check_folder(folder: Path, root: Path, results: Path, options: SubmitOption
     if missing:
         problems.append(f"{where}: missing tasks of the benchmark: {', '.join(missing)} (the "
                         f"{'sample' if sample else 'MedTEB'} board needs {', '.join(required)})")
-    check_revisions(where, results_found, sample, context.task, problems)
+    scored_hidden = set(options.hidden_labels) | set(
+        options.declared.hidden_labels if options.declared is not None else ())
+    check_revisions(where, results_found, sample, context.task, problems, scored_hidden)
     exists = (results / target).exists()
     if exists and not options.replace:
         problems.append(f"{where}: a result for {name} revision {stored_revision} is already in "
