@@ -297,3 +297,28 @@ def test_a_result_on_label_free_data_is_refused(repo: Path, hidden_run: Path, tm
     assert main(["submit", str(runs), *plain]) == 1
     assert capsys.readouterr().err.count("hides") == 3
     assert _files(repo) == before
+
+
+def test_a_partial_label_folder_is_refused(repo: Path, hidden_run: Path, tmp_path: Path,
+                                           capsys: pytest.CaptureFixture) -> None:
+    """Labels that judge only some of the release's queries (a label folder that lost queries)
+    would score the model on the rest: its predictions of the others silently drop out."""
+    before = _files(repo)
+    partial = tmp_path / "partial"
+    shutil.copytree(hidden_run / "labels", partial)
+    task = partial / "MedTEB-Retrieval"
+    queries = [json.loads(line) for line in
+               (task / "queries.jsonl").read_text(encoding="utf-8").splitlines()]
+    dropped = {q["_id"] for q in queries[:2]}
+    write_jsonl(task / "queries.jsonl", queries[2:])
+    qrels = (task / "qrels" / "test.tsv").read_text(encoding="utf-8").splitlines(keepends=True)
+    (task / "qrels" / "test.tsv").write_text("".join(
+        line for line in qrels if line.split("\t")[0] not in dropped), encoding="utf-8")
+    capsys.readouterr()
+    assert main(["submit", str(hidden_run / "runs"), *_flags(hidden_run, partial)]) == 1
+    err = capsys.readouterr().err
+    assert f"MedTEB-Retrieval: the labels in {partial} are not release 2027.1's data: 2 release " \
+           f"queries have no judgement (e.g. {', '.join(sorted(dropped))}); only the judged " \
+           "ones would be scored" in err
+    assert "MedTEB-Rerank" not in err and "MedTEB-STS" not in err
+    assert _files(repo) == before

@@ -10,8 +10,9 @@ and files the entry here:
 1. the *hidden* tasks are the MedTEB tasks predicted in ``P`` that have no result in ``PATH``;
    ``P``'s manifest must record each on a release (``release-V-<hash>``);
 2. the label folder must be that release's data with its labels: the same corpus, candidate
-   lists and STS pairs, every judged query a release query with the same text (one problem line
-   per difference, so labels of another version cannot score a release);
+   lists and STS pairs, every judged query a release query with the same text and every release
+   query judged (one problem line per difference, so labels of another version, or labels
+   that lost queries, cannot score a release);
 3. the predictions are scored on the labels by :func:`medteb.results.scoring.score_predictions`
    (``medteb score``'s code); each score becomes an mteb result file that records the release's
    data revision, as the run did;
@@ -193,8 +194,9 @@ def _check_labels(task: str, manifest: Any, context: DataContext, labels: str,
 
 def differences(public: Any, labelled: Any, split: str = "test") -> list[str]:
     """How a label folder's task data differs from the public release's (empty: the same
-    data): documents, candidate lists, STS pairs, and judged queries that are not release
-    queries with the same text."""
+    data): documents, candidate lists, STS pairs, judged queries that are not release
+    queries with the same text, and release queries the labels do not judge (every query of a
+    label folder's test split is judged, so those are labels that lost queries)."""
     pub = public.dataset["default"][split]
     lab = labelled.dataset["default"][split]
     if public.metadata.type == "STS":
@@ -206,6 +208,10 @@ def differences(public: Any, labelled: Any, split: str = "test") -> list[str]:
     found = _differ("documents", *corpus)
     found += _differ("judged queries", {q: t for q, t in queries[0].items()
                                         if q in queries[1]}, queries[1])
+    unjudged = sorted(set(queries[0]) - set(queries[1]))  # a partial label folder
+    if unjudged:
+        found.append(f"{len(unjudged)} release queries have no judgement (e.g. "
+                     f"{', '.join(unjudged[:_EXAMPLES])}); only the judged ones would be scored")
     ranked = [dict(d["top_ranked"] or {}) for d in (pub, lab)]
     found += _differ("candidate lists", {q: list(ranked[0].get(q) or []) for q in ranked[1]},
                      {q: list(v or []) for q, v in ranked[1].items()})
