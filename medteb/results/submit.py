@@ -229,7 +229,11 @@ def _check_folder(folder: Path, root: Path, results: Path, options: SubmitOption
     hidden = options.hidden_labels
     verified, per_query = False, {}
     if options.predictions is not None and not problems[start:]:
-        verified, per_query = _verify(folder, where, (name, revision), results_found, sample,
+        found = results_found
+        if options.labels is None and options.declared is not None:  # CI with predictions:
+            hidden = options.declared.hidden_labels  # no labels: hidden scores as declared
+            found = {t: r for t, r in results_found.items() if t not in hidden}
+        verified, per_query = _verify(folder, where, (name, revision), found, sample,
                                       options, context, problems)
     elif options.declared is not None and not problems[start:]:  # CI: as declared
         from medteb.results.checks import declared_per_query
