@@ -91,6 +91,11 @@ class PrCheckReport:
             if any(row and row.get("ci") for e in self.entries for row in (e.row, e.top)):
                 lines += ["", "[lo, hi]: 95% bootstrap interval, from the entries' per-query "
                               "files (as on the board)."]
+        hidden = {e.row["model"]: e.row.get("hidden_labels") for e in self.entries}
+        notes = [f"- {model}: {', '.join(tasks)} scored on hidden labels are taken as declared "
+                 "(CI has no labels): merge only an entry a maintainer filed with `medteb "
+                 "submit --labels`" for model, tasks in hidden.items() if tasks]
+        lines += ["", *notes] if notes else []
         return "\n".join(lines) + "\n"
 
 
