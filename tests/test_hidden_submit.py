@@ -195,20 +195,28 @@ def test_the_entry_passes_the_pull_request_check(repo: Path, hidden_run: Path,
     git("commit", "-qm", "pr")
     monkeypatch.setenv("MEDTEB_RELEASES_DIR", str(hidden_run / "releases"))
     capsys.readouterr()
-    assert main(["submit", "--check", "main"]) == 0, capsys.readouterr().err
+    # by default (a pull request from anyone) such an entry is refused: nothing can recompute it
+    assert main(["submit", "--check", "main"]) == 1
+    (entry,) = (repo / "results").glob("medteb__bm25-zh/*")
+    assert capsys.readouterr().err == (
+        f"medteb: results/{entry.parent.name}/{entry.name}: declares MedTEB-Rerank, "
+        "MedTEB-Retrieval, MedTEB-STS scored on hidden labels, which only a maintainer files "
+        "(`medteb submit --labels`); this pull request's author cannot add them (CI passes "
+        "--allow-hidden-labels for the repository's members)\n")
+    check = ["submit", "--check", "main", "--allow-hidden-labels"]
+    assert main(check) == 0, capsys.readouterr().err
     # CI cannot recompute them: the comment says so, for the reviewer to check who filed them
     assert "- medteb/bm25-zh: MedTEB-Rerank, MedTEB-Retrieval, MedTEB-STS scored on hidden " \
            "labels are taken as declared (CI has no labels): merge only an entry a maintainer " \
            "filed with `medteb submit --labels`" in capsys.readouterr().out
     # with the predictions (a maintainer's local check), the public tasks are recomputed and
     # the hidden ones, which need the labels, taken as declared
-    assert main(["submit", "--check", "main", "--predictions", str(hidden_run / "preds")]) == 0, \
+    assert main([*check, "--predictions", str(hidden_run / "preds")]) == 0, \
         capsys.readouterr().err
-    (entry,) = (repo / "results").glob("medteb__bm25-zh/*")
     (entry / "MedTEB-STS.per_query.jsonl").write_text("{}\n")  # would publish the labels
     git("add", "-A")
     git("commit", "-qm", "leak")
-    assert main(["submit", "--check", "main"]) == 1
+    assert main(check) == 1
     assert "MedTEB-STS.per_query.jsonl: per-query scores of a task scored on hidden labels " \
            "would publish its labels" in capsys.readouterr().err
 

@@ -111,6 +111,9 @@ def test_the_workflows_do_what_the_issue_asks() -> None:
     assert check["on"]["pull_request"]["paths"] == ["results/**"]
     runs = "\n".join(s.get("run", "") for s in check["jobs"]["check"]["steps"])
     assert "medteb submit --check" in runs and "gh pr comment" in runs
+    env = next(s["env"] for s in check["jobs"]["check"]["steps"] if s.get("id") == "check")
+    assert env["AUTHOR_ASSOCIATION"] == "${{ github.event.pull_request.author_association }}"
+    assert "OWNER|MEMBER|COLLABORATOR) flags=(--allow-hidden-labels)" in runs
     assert "download.pytorch.org/whl/cpu" in runs
     site = _load(ROOT / ".github" / "workflows" / "site.yml")
     assert site["on"]["push"]["branches"] == ["main"]

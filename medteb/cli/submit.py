@@ -27,6 +27,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="CI: check that HEAD's changes since the git ref BASE are exactly "
                              "what `medteb submit` writes from the entries they add (see "
                              "docs/maintaining.md); prints the pull request comment")
+    parser.add_argument("--allow-hidden-labels", action="store_true",
+                        help="with --check: the pull request may add entries scored on hidden "
+                             "labels (CI passes it only for the repository's members; no check "
+                             "can recompute those scores). Default: refused")
     parser.add_argument("--setting", choices=SETTINGS, default=None,
                         help="zero-shot or fine-tuned (required for benchmark data; results on "
                              "the bundled sample always go to the 'sample' board)")

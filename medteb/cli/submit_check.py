@@ -14,7 +14,8 @@ def check_pr(args: argparse.Namespace) -> int:
     report = check_pull_request(
         Path.cwd(), args.check,
         predictions=Path(args.predictions) if args.predictions else None,
-        data_dir=args.data_dir, releases_dir=args.releases_dir)
+        data_dir=args.data_dir, releases_dir=args.releases_dir,
+        allow_hidden_labels=args.allow_hidden_labels)
     print(report.to_markdown(), end="")
     for problem in report.problems:
         print(f"medteb: {problem}", file=sys.stderr)

@@ -126,7 +126,8 @@ def changed_paths(repo: Path, base: str) -> list[tuple[str, str]]:
 def check_pull_request(repo: str | Path, base: str,
                        predictions: Path | None = None,
                        data_dir: str | None = None,
-                       releases_dir: str | None = None) -> PrCheckReport:
+                       releases_dir: str | None = None,
+                       allow_hidden_labels: bool = False) -> PrCheckReport:
     """Check ``HEAD`` of ``repo`` against ``base`` (see the module docstring).
 
     Args:
@@ -134,6 +135,9 @@ def check_pull_request(repo: str | Path, base: str,
         releases_dir: as ``medteb submit``'s: the releases folder (default:
             ``MEDTEB_RELEASES_DIR``, else ``./releases``) where an entry on a release finds it
             (its data revision is checked against it) and the board its query dates.
+        allow_hidden_labels: the pull request may add entries scored on hidden labels (CI
+            passes it only for the repository's members: no check can recompute those scores,
+            and anyone can declare them in a submission.yaml).
 
     Raises:
         MedtebError: not a git repository, or ``base`` unknown.
@@ -184,7 +188,7 @@ def check_pull_request(repo: str | Path, base: str,
             (root / path).write_bytes((repo / path).read_bytes())
         if new:
             entries = _resubmit(repo, root, sorted(new), predictions, data_dir, releases_dir,
-                                site, derive, problems)
+                                site, derive, problems, allow_hidden_labels)
         else:
             entries = []
             for path, data in derive(root / "results", root / "leaderboard.md", site,
@@ -257,7 +261,7 @@ def _extract_base(repo: Path, base: str, root: Path) -> None:
 def _resubmit(repo: Path, root: Path, entries: list[str], predictions: Path | None,
               data_dir: str | None, releases_dir: str | None, site: Path | None,
               derive: Callable[..., dict[Path, bytes]],
-              problems: list[str]) -> list[NewEntry] | None:
+              problems: list[str], allow_hidden: bool = False) -> list[NewEntry] | None:
     """Submit each new entry into the base copy at ``root``; None when one is refused."""
     from medteb.results.commit import commit_submission
     from medteb.results.layout import read_submission
@@ -270,6 +274,12 @@ def _resubmit(repo: Path, root: Path, entries: list[str], predictions: Path | No
             declared = read_submission(folder)
         except MedtebError as err:
             problems.append(f"results/{entry}: {err}")
+            continue
+        if declared.hidden_labels and not allow_hidden:
+            problems.append(f"results/{entry}: declares {', '.join(declared.hidden_labels)} "
+                            "scored on hidden labels, which only a maintainer files (`medteb "
+                            "submit --labels`); this pull request's author cannot add them (CI "
+                            "passes --allow-hidden-labels for the repository's members)")
             continue
         options = SubmitOptions(
             setting=None if declared.setting == "sample" else declared.setting,
