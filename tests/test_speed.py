@@ -12,7 +12,7 @@ from medteb.cli import main
 from medteb.errors import MedtebError
 from medteb.evaluation.speed import measure, query_encoder
 from medteb.models.sides import PAPER_QUERY_TEMPLATE
-from medteb.results.layout import SpeedResult
+from medteb.results.speed_record import SpeedResult
 from tests.conftest import copy_seeded_results
 from tests.test_asymmetric import _pair
 

@@ -224,7 +224,7 @@ class SpeedReport:
         return f"CPU {self.setting['device_name']}, {threads} torch threads, {self.facts['dtype']}"
 
     def to_result(self) -> dict[str, Any]:
-        """The ``MedTEB-Speed.json`` record (:class:`medteb.results.layout.SpeedResult`)."""
+        """The ``MedTEB-Speed.json`` record (:class:`medteb.results.speed_record.SpeedResult`)."""
         from mteb import __version__ as mteb_version
 
         latency = self.measurement.latency_ms()
