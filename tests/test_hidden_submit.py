@@ -159,7 +159,8 @@ def test_an_entry_scored_on_hidden_labels(repo: Path, hidden_run: Path,
     assert all((entry / f"{t}.per_query.jsonl").is_file() for t in CMEDQA)
     submission = yaml.safe_load((entry / "submission.yaml").read_text())
     assert submission["verified"] is True
-    assert submission["hidden_labels"] == labels_revisions
+    hidden = submission["hidden_labels"]
+    assert {t: h["labels_revision"] for t, h in hidden.items()} == labels_revisions
     assert all(r.startswith("local-") for r in labels_revisions.values())
     board = (repo / "leaderboard.md").read_text()
     (line,) = [row for row in board.splitlines() if "medteb/bm25-zh" in row]
@@ -168,6 +169,24 @@ def test_an_entry_scored_on_hidden_labels(repo: Path, hidden_run: Path,
     page = json.loads((repo / "site" / "leaderboard.json").read_text())
     (row,) = [r for r in page["boards"]["zero-shot"] if r["model_name"] == "medteb/bm25-zh"]
     assert row["hidden_labels"] == list(TASKS) and row["rank"] is not None
+    # each hidden score's interval: the one the board would compute were its per-query scores
+    # public (computed here on the labels, independently of the submit), shown and exported
+    from medteb.analysis.perquery import from_predictions
+    from medteb.benchmark.tasks import get_task
+    from medteb.results.board_stats import board_stats
+    from medteb.results.rows import TASK_COLUMNS
+
+    for task in TASKS:
+        labelled = get_task(task, data_dir=hidden_run / "labels")
+        labelled.load_data()
+        saved = json.loads((hidden_run / "preds" / entry.parent.name / entry.name
+                            / f"{task}_predictions.json").read_text())
+        column = TASK_COLUMNS[task]
+        lo, hi = board_stats([{task: from_predictions(labelled, saved)}], TASK_COLUMNS).ci[
+            (0, column)]
+        assert hidden[task]["interval"] == [lo, hi] and lo < scored[task]["main_score"] < hi
+        assert f"{100 * scored[task]['main_score']:.2f} [{100 * lo:.2f}, {100 * hi:.2f}]" in line
+        assert row["ci"][column] == [round(100 * lo, 6), round(100 * hi, 6)]
     # no written file holds a label: the planted gold values are in the labels only
     assert sum(MARK in text.decode("utf-8", "replace")
                for text in _files(hidden_run / "labels").values()) == 1

@@ -68,8 +68,10 @@ class RowContext:
     stats: BoardStats | None = None  # intervals, when some row has per-query data
 
     def interval(self, column: str) -> tuple[float, float] | None:
-        """The row's 95% interval (0–1) of a score column, if it has one."""
-        return None if self.stats is None else self.stats.ci.get((self.index, column))
+        """The row's 95% interval (0–1) of a score column, if it has one: the board's, else
+        the one stored for a task scored on hidden labels."""
+        found = None if self.stats is None else self.stats.ci.get((self.index, column))
+        return found if found is not None else self.row.hidden_columns.get(column)
 
 
 @dataclass(frozen=True)

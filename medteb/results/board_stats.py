@@ -79,7 +79,8 @@ def data_score(value: float) -> float:
     return round(100 * value, 6)
 
 
-def row_intervals(stats: BoardStats | None, row: int) -> dict[str, Any]:
+def row_intervals(stats: BoardStats | None, row: int,
+                  hidden: dict[str, tuple[float, float]] | None = None) -> dict[str, Any]:
     """What the data files carry of a board row's uncertainty, from the board's own
     :class:`BoardStats` (the numbers ``leaderboard.md`` and the page show).
 
@@ -88,11 +89,15 @@ def row_intervals(stats: BoardStats | None, row: int) -> dict[str, Any]:
     by Avg among the board's entries with per-query data (None: no Avg interval);
     ``tied_with_first``: statistically indistinguishable from the first of those entries by
     Avg (true for the first itself; the board's ``≈`` marks the others), None without a rank
-    interval. A row without per-query data gets ``{}``, None and None: never an interval.
+    interval. A row without per-query data gets ``{}``, None and None: never an interval;
+    ``hidden``: {column: interval} of the row's tasks scored on hidden labels, whose intervals
+    are stored with the entry instead.
     """
-    if stats is None:
-        return {"ci": {}, "rank_interval": None, "tied_with_first": None}
-    return stats.row_dict(row)
+    found = ({"ci": {}, "rank_interval": None, "tied_with_first": None} if stats is None
+             else stats.row_dict(row))
+    for column, (lo, hi) in (hidden or {}).items():  # hidden-label tasks' stored intervals
+        found["ci"].setdefault(column, [data_score(lo), data_score(hi)])
+    return found
 
 
 def _fingerprint(scores: PerQuery) -> tuple:
@@ -155,6 +160,17 @@ def board_stats(rows: Sequence[dict[str, PerQuery]], columns: dict[str, str],
                 tied[i] = bool(is_tied)
             first = members[int(np.argmax(observed))]
     return BoardStats(ci, rank, tied, len(rank), first, resamples, seed)
+
+
+def task_interval(per_query: PerQuery, resamples: int = RESAMPLES, seed: int = SEED,
+                  level: float = LEVEL) -> tuple[float, float]:
+    """One row's 95% interval of a task score (0–1), as :func:`board_stats` computes it: a
+    task's resamples depend only on its queries and the seed, never on the other rows. For
+    scores whose per-query values cannot be published (hidden labels)."""
+    scores = ScoreSet(per_query.kind, per_query.values[None, :], per_query.gold)
+    dist = bootstrap(scores, resamples, task_rng(seed, per_query.task))
+    lo, hi = percentile_ci(dist, level)[0]
+    return float(lo), float(hi)
 
 
 def rows_scores(rows: Sequence[dict[str, PerQuery]], members: Sequence[int],

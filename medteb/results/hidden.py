@@ -19,8 +19,9 @@ and files the entry here:
 4. those files, ``PATH``'s results and the run's records are staged in a temporary folder and
    submitted by :func:`medteb.results.submit.plan_submission`: every usual check, every score
    recomputed from ``P`` (the hidden ones on the labels), ``submission.yaml`` records
-   ``hidden_labels: {task: labels revision}``, and a hidden task keeps no per-query file (its
-   per-query values and STS gold scores would publish the labels).
+   ``hidden_labels: {task: {labels_revision, interval}}``, and a hidden task keeps no per-query
+   file (its per-query values and STS gold scores would publish the labels): its 95% interval
+   is computed here from them, as the board would, and stored instead.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from typing import Any
 from medteb.benchmark.data.sources import release_of_revision
 from medteb.benchmark.definitions import NEW_TASKS
 from medteb.errors import MedtebError, ResultsError, SubmissionError
+from medteb.results.layout import HiddenTask
 from medteb.results.submit import (
     DataContext,
     SubmissionPlan,
@@ -88,6 +90,8 @@ def plan_hidden_submission(path: str | Path | None, results_dir: str | Path,
         report = score_predictions(options.predictions, options.labels, hidden)
     except ScoringError as err:
         raise SubmissionError(source, err.problems) from err
+    scored = {s.task: _hidden_task(s.task, predicted[s.task], revisions[s.task][1], context)
+              for s in report.scores}
     with tempfile.TemporaryDirectory(prefix="medteb-hidden-") as scratch:
         stage = Path(scratch) / model_dir.parent.name / model_dir.name
         stage.mkdir(parents=True)
@@ -103,12 +107,28 @@ def plan_hidden_submission(path: str | Path | None, results_dir: str | Path,
             result = _result_file(score.task, score.metric, score.main_score,
                                   revisions[score.task][0], mteb_version, task)
             (stage / f"{score.task}.json").write_text(result, encoding="utf-8")
-        labels = {t: labels_revision for t, (_, labels_revision) in revisions.items()}
         try:
             return plan_submission(Path(scratch), results_dir,
-                                   replace(options, hidden_labels=labels))
+                                   replace(options, hidden_labels=scored))
         except SubmissionError as err:  # named by what was given, not the scratch folder
             raise SubmissionError(source, err.problems) from err
+
+
+def _hidden_task(task: str, predictions: Path, labels_revision: str,
+                 context: DataContext) -> HiddenTask:
+    """What the entry records of a hidden task: the labels' revision and the score's 95%
+    interval, from per-query scores computed here and never written (they would publish the
+    labels)."""
+    from medteb.analysis.perquery import from_predictions
+    from medteb.errors import AnalysisError
+    from medteb.results.board_stats import task_interval
+
+    try:
+        per_query = from_predictions(context.task(task, "labels"),
+                                     json.loads(predictions.read_text(encoding="utf-8")))
+    except AnalysisError as err:
+        raise SubmissionError(str(predictions), [str(err)]) from err
+    return HiddenTask(labels_revision=labels_revision, interval=task_interval(per_query))
 
 
 def _run_records(model_dir: Path, problems: list[str]) -> tuple[dict[str, Any], Any]:

@@ -91,6 +91,16 @@ SETTING_TITLES = {
 }
 
 
+class HiddenTask(BaseModel):
+    """A task the maintainer scored on labels that are not published: the labels' data revision
+    and the score's 95% bootstrap interval (0–1), computed from per-query scores that stay
+    private (:func:`medteb.results.board_stats.task_interval`, the board's own computation)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    labels_revision: str = Field(min_length=1)
+    interval: tuple[float, float]
+
+
 class Submission(BaseModel):
     """``submission.yaml``: what a results folder is, for the leaderboard.
 
@@ -106,8 +116,8 @@ class Submission(BaseModel):
         n_parameters_query / n_parameters_document: the encoders' sizes (equal when symmetric).
         training_datasets: mteb task names of the training data (``ModelMeta.training_datasets``);
             null: not declared (the board marks the entry's scores "unknown" overlap).
-        hidden_labels: {task: the labels' data revision} of the tasks the maintainer scored
-            on labels that are not published (``medteb submit --labels``); absent: none.
+        hidden_labels: {task: :class:`HiddenTask`} of the tasks the maintainer scored on
+            labels that are not published (``medteb submit --labels``); absent: none.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -119,14 +129,14 @@ class Submission(BaseModel):
     n_parameters_query: int | None = Field(default=None, ge=0)
     n_parameters_document: int | None = Field(default=None, ge=0)
     training_datasets: list[str] | None = Field(default_factory=list)
-    hidden_labels: dict[str, str] = Field(default_factory=dict)
+    hidden_labels: dict[str, HiddenTask] = Field(default_factory=dict)
 
     def to_yaml(self) -> str:
         """The file's text: stable key order, one key a line (``hidden_labels`` only when
         some task was scored on hidden labels)."""
         import yaml
 
-        data = self.model_dump()
+        data = self.model_dump(mode="json")
         if not data["hidden_labels"]:
             del data["hidden_labels"]
         return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)

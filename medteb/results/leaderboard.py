@@ -64,8 +64,9 @@ SETTING_NOTES = {
 #: leaderboard.md's note when a board shows an entry scored on hidden labels
 HIDDEN_LABELS_NOTE = (
     "*Hidden labels*: the maintainer scored these tasks of the entry on labels that are not "
-    "published (`medteb submit --labels`), from the participant's predictions; their scores "
-    "have no interval, since per-query scores would publish the labels.")
+    "published (`medteb submit --labels`), from the participant's predictions; their "
+    "intervals were computed by the maintainer from per-query scores that stay private (they "
+    "would publish the labels), so the entry's averages and rank have none.")
 
 
 class UnknownReleaseError(MedtebError, KeyError):
@@ -157,7 +158,7 @@ class Leaderboard:
     def to_dict(self) -> dict[str, Any]:
         """Plain data (scores 0–100) for JSON: each board's :meth:`Row.to_dict`, with the row's
         intervals as the board shows them (:func:`~medteb.results.board_stats.row_intervals`)."""
-        return {b.setting: [{**r.to_dict(rank), **row_intervals(b.statistics, i)}
+        return {b.setting: [{**r.to_dict(rank), **row_intervals(b.statistics, i, r.hidden_columns)}
                             for i, (r, rank) in enumerate(zip(b.rows, b.ranks(), strict=True))]
                 for b in self.boards}
 

@@ -59,8 +59,10 @@ class Row:
     reproduced: tuple[str, str] | None = None
     # issue 23: task -> medteb.release.postcutoff.PostCutoff on the entry's release
     post_cutoff: dict[str, Any] = field(default_factory=dict)
-    # issue 24: the tasks the maintainer scored on labels that are not published
+    # issue 24: the tasks the maintainer scored on labels that are not published, with the
+    # intervals stored for them (their per-query scores stay private)
     hidden_labels: tuple[str, ...] = ()
+    hidden_intervals: dict[str, tuple[float, float]] = field(default_factory=dict)
     # {task: per-query scores} stored with the entry (``medteb submit --predictions``)
     per_query: dict[str, PerQuery] = field(default_factory=dict, compare=False, repr=False)
 
@@ -79,7 +81,13 @@ class Row:
             reference=entry.reference, overlap=dict(entry.overlap),
             reproduced=entry.reproduced, post_cutoff=dict(entry.post_cutoff),
             per_query=entry_per_query(entry), hidden_labels=tuple(sub.hidden_labels),
+            hidden_intervals={t: h.interval for t, h in sub.hidden_labels.items()},
         )
+
+    @property
+    def hidden_columns(self) -> dict[str, tuple[float, float]]:
+        """{score column: stored interval} of the tasks scored on hidden labels."""
+        return {TASK_COLUMNS[t]: iv for t, iv in self.hidden_intervals.items()}
 
     @property
     def asymmetric(self) -> bool:

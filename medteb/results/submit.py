@@ -30,6 +30,7 @@ from medteb.results.layout import (
     PROVENANCE_KEY,
     SPEED_FILE,
     SUBMISSION_FILE,
+    HiddenTask,
     Submission,
 )
 from medteb.results.manifest import MANIFEST_FILE
@@ -54,9 +55,9 @@ class SubmitOptions:
     releases_dir: str | None = None  # where results on a release find it (release.manifest)
     contamination_report: Path | None = None  # an audit to attach (results.overlap)
     #: ``--labels``: the label folder of a hidden-label release; with ``hidden_labels``, the
-    #: {task: labels revision} scored on it (set by :mod:`medteb.results.hidden`)
+    #: {task: HiddenTask} scored on it (set by :mod:`medteb.results.hidden`)
     labels: str | None = None
-    hidden_labels: dict[str, str] = field(default_factory=dict)
+    hidden_labels: dict[str, HiddenTask] = field(default_factory=dict)
     #: CI (``medteb submit --check`` without predictions): the entry's ``submission.yaml``;
     #: its verification is taken as declared, its per-query files checked against its scores
     declared: Submission | None = None
@@ -296,7 +297,7 @@ def _per_query_files(per_query: dict[str, Any], target: str) -> dict[str, bytes]
 def _planned_entry(folder: Path, target: str, meta: dict[str, Any], options: SubmitOptions,
                    results_found: dict[str, str], setting: str,
                    params: tuple[int | None, int | None], *, verified: bool,
-                   replaces: bool, hidden: dict[str, str]) -> PlannedEntry:
+                   replaces: bool, hidden: dict[str, HiddenTask]) -> PlannedEntry:
     """The files an accepted folder adds: its results marked with their provenance, and its
     ``submission.yaml``."""
     declared = _training(meta, options)
