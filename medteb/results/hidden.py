@@ -87,7 +87,8 @@ def plan_hidden_submission(path: str | Path | None, results_dir: str | Path,
     from medteb.results.scoring import score_predictions
 
     try:
-        report = score_predictions(options.predictions, options.labels, hidden)
+        report = score_predictions(options.predictions, options.labels, hidden,
+                                   lambda task: context.task(task, "labels"))
     except ScoringError as err:
         raise SubmissionError(source, err.problems) from err
     scored = {s.task: _hidden_task(s.task, predicted[s.task], revisions[s.task][1], context)
@@ -108,8 +109,8 @@ def plan_hidden_submission(path: str | Path | None, results_dir: str | Path,
                                   revisions[score.task][0], mteb_version, task)
             (stage / f"{score.task}.json").write_text(result, encoding="utf-8")
         try:
-            return plan_submission(Path(scratch), results_dir,
-                                   replace(options, hidden_labels=scored))
+            return plan_submission(Path(scratch), results_dir,  # the tasks loaded above
+                                   replace(options, hidden_labels=scored), context)
         except SubmissionError as err:  # named by what was given, not the scratch folder
             raise SubmissionError(source, err.problems) from err
 

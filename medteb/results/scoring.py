@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -101,7 +101,8 @@ def prediction_files(folder: str | os.PathLike) -> dict[str, Path]:
 
 
 def score_predictions(predictions: str | os.PathLike, labels: str | os.PathLike,
-                      tasks: Sequence[str] | None = None) -> ScoreReport:
+                      tasks: Sequence[str] | None = None,
+                      load: Callable[[str], Any] | None = None) -> ScoreReport:
     """Recompute each task's main score from ``predictions`` against the labels in ``labels``.
 
     Args:
@@ -109,6 +110,8 @@ def score_predictions(predictions: str | os.PathLike, labels: str | os.PathLike,
         labels: a data folder with one complete ``<TaskName>/`` folder per task.
         tasks: only these tasks (each must have predictions); None: every MedTEB task
             predicted (CMedQA's predictions, scored on mteb's data, are not a label folder's).
+        load: task name -> the task with ``labels``' data loaded, when the caller has loaded
+            them already (``medteb submit --labels``); None: read here.
 
     Raises:
         ScoringError: every problem of every task (missing labels or predictions, predictions
@@ -139,8 +142,11 @@ def score_predictions(predictions: str | os.PathLike, labels: str | os.PathLike,
         owner = saved.get("mteb_model_meta") or {}
         owners.add((str(owner.get("model_name")), str(owner.get("revision"))))
         try:
-            task = get_task(name, data_dir=labels)
-            task.load_data()
+            if load is not None:
+                task = load(name)
+            else:
+                task = get_task(name, data_dir=labels)
+                task.load_data()
         except Exception as err:  # unreadable data is one problem line, never a traceback
             problems.append(f"{name}: labels cannot be read: {' '.join(str(err).split())}")
             continue

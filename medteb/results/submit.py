@@ -141,7 +141,8 @@ def find_result_folders(path: Path) -> list[Path]:
 
 
 def plan_submission(path: str | Path, results_dir: str | Path,
-                    options: SubmitOptions = SubmitOptions()) -> SubmissionPlan:
+                    options: SubmitOptions = SubmitOptions(),
+                    context: DataContext | None = None) -> SubmissionPlan:
     """Validate every result folder under ``path`` and plan their copy into ``results_dir``.
 
     Raises:
@@ -155,7 +156,8 @@ def plan_submission(path: str | Path, results_dir: str | Path,
         raise SubmissionError(str(root), [
             f"{root}: no result files found; expected <org__model>/<revision>/<TaskName>.json "
             "as `medteb run` writes them"])
-    context = DataContext(options.data_dir, options.releases_dir, options.labels)
+    if context is None:  # a caller that loaded the data already passes its own
+        context = DataContext(options.data_dir, options.releases_dir, options.labels)
     problems: list[str] = []
     audit = _attached_audit(options.contamination_report, problems)
     entries = []
